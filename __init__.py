@@ -1,0 +1,18 @@
+"""Flux-Sculptor: text-driven portrait editing for FLUX.1-dev (ComfyUI V3 node pack).
+
+Importing this package only defines the extension; node modules, torch work and weights load when
+ComfyUI asks for the node list or runs a node.
+"""
+
+from comfy_api.latest import ComfyExtension, io
+
+
+class FluxSculptorExtension(ComfyExtension):
+    async def get_node_list(self) -> list[type[io.ComfyNode]]:
+        from .nodes import all_nodes
+
+        return all_nodes()
+
+
+async def comfy_entrypoint() -> FluxSculptorExtension:
+    return FluxSculptorExtension()
