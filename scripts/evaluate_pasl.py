@@ -1,0 +1,131 @@
+"""Held-out IoU of PASL weights per region, for training phrasings and for unseen paraphrases.
+
+    python scripts/evaluate_pasl.py --weights pasl_weights/pasl_minilm_celeba.safetensors [--limit N]
+
+IoU per region at threshold 0.5, computed at the original image size (CelebA 178x218): the sum of
+intersections over the sum of unions across all held-out images and all of the region's phrasings.
+The data file comes from scripts/build_pasl_dataset.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from sculptor.pasl import PASL, load_pasl  # noqa: E402
+from sculptor.pasl_infer import input_size  # noqa: E402
+from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
+from sculptor.text_features import TextEncoder, get_encoder  # noqa: E402
+
+DEFAULT_DATA = Path.home() / ".cache" / "flux-sculptor" / "pasl_data" / "celeba_pasl.npz"
+DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
+
+
+def load_dataset(path: Path) -> dict[str, np.ndarray]:
+    """images uint8 [N,H,W,3], masks bool [N,18,H,W], names str [N], holdout bool [N]."""
+    if not path.is_file():
+        raise SystemExit(f"{path} not found: build it with scripts/build_pasl_dataset.py (data venv)")
+    d = np.load(path, allow_pickle=False)
+    if tuple(str(r) for r in d["regions"]) != REGIONS:
+        raise SystemExit(f"{path} was built for other regions: rebuild it")
+    w = int(d["width"])
+    masks = np.unpackbits(d["masks"], axis=-1)[..., :w].astype(bool)
+    return {"images": d["images"], "masks": masks, "names": d["names"], "holdout": d["holdout"]}
+
+
+def prompt_table(encoder: TextEncoder, prompts: dict[str, tuple[str, ...]]) -> tuple[torch.Tensor, torch.Tensor]:
+    """All phrasings encoded: features [P,D] and their region index [P]."""
+    texts, idx = [], []
+    for r, name in enumerate(REGIONS):
+        texts += list(prompts[name])
+        idx += [r] * len(prompts[name])
+    return encoder.encode(texts), torch.tensor(idx)
+
+
+def images_to_input(images: np.ndarray, resolution: int) -> torch.Tensor:
+    """uint8 [B,H,W,3] -> float [B,3,h,w] 0..1 at the model input size."""
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0
+    size = input_size(x.shape[-2], x.shape[-1], resolution)
+    return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
+
+
+@torch.no_grad()
+def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Tensor,
+              region_of: torch.Tensor, group_of: torch.Tensor, n_groups: int,
+              batch: int = 8) -> np.ndarray:
+    """IoU per group [n_groups] at threshold 0.5, summed over images and the group's phrasings.
+
+    text [P,D] raw features; region_of [P] the ground-truth region of each phrasing; group_of [P].
+    Predictions are upsampled from 1/8 of the model input to the image size before thresholding.
+    """
+    inter = torch.zeros(n_groups, dtype=torch.float64)
+    uni = torch.zeros(n_groups, dtype=torch.float64)
+    txt = model.text_features(text)
+    for i in range(0, len(images), batch):
+        x = images_to_input(images[i:i + batch], model.config.resolution)
+        feats = model.image_features(x)
+        gt_all = torch.from_numpy(masks[i:i + batch])
+        for j in range(0, len(region_of), 64):
+            lo = model.logits_from(feats, txt[j:j + 64])
+            pred = F.interpolate(lo, size=gt_all.shape[-2:], mode="bilinear", align_corners=False) > 0
+            g = gt_all[:, region_of[j:j + 64]]
+            grp = group_of[j:j + 64]
+            inter.index_add_(0, grp, (pred & g).sum((0, 2, 3)).double())
+            uni.index_add_(0, grp, (pred | g).sum((0, 2, 3)).double())
+    return (inter / uni.clamp_min(1)).numpy()
+
+
+def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
+             limit: int = 0) -> dict[str, dict[str, float]]:
+    """{'train': {region: IoU}, 'unseen': {...}} on the held-out images (first `limit` if > 0)."""
+    sel = np.flatnonzero(data["holdout"])
+    if limit:
+        sel = sel[:limit]
+    t_train, r_train = prompt_table(encoder, TRAIN_PROMPTS)
+    t_unseen, r_unseen = prompt_table(encoder, UNSEEN_PROMPTS)
+    region_of = torch.cat([r_train, r_unseen])
+    group_of = torch.cat([r_train, r_unseen + len(REGIONS)])
+    iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t_train, t_unseen]),
+                    region_of, group_of, 2 * len(REGIONS))
+    n = len(REGIONS)
+    return {"train": {r: float(v) for r, v in zip(REGIONS, iou[:n])},
+            "unseen": {r: float(v) for r, v in zip(REGIONS, iou[n:])}}
+
+
+def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
+    return {k: float(np.mean(list(v.values()))) for k, v in result.items()}
+
+
+def markdown_table(result: dict[str, dict[str, float]]) -> str:
+    rows = ["| region | IoU, training prompts | IoU, unseen paraphrases |", "| --- | --- | --- |"]
+    rows += [f"| {r} | {result['train'][r]:.3f} | {result['unseen'][r]:.3f} |" for r in REGIONS]
+    mean = mean_iou(result)
+    rows.append(f"| **mean** | **{mean['train']:.3f}** | **{mean['unseen']:.3f}** |")
+    return "\n".join(rows)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
+    ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument("--limit", type=int, default=0, help="only the first N held-out images")
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    args = ap.parse_args()
+    torch.set_num_threads(args.threads)
+    model = load_pasl(args.weights)
+    result = evaluate(model, load_dataset(args.data), get_encoder(model.config.encoder), args.limit)
+    print(markdown_table(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=1))
+
+
+if __name__ == "__main__":
+    main()
