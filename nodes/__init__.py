@@ -1,11 +1,22 @@
-"""ComfyUI node classes, one file per family. Each family module exports `NODES`."""
+"""ComfyUI node classes, one file per family. Each family module exports `NODES`.
 
+Adapters shared by the families (not nodes): flux_hooks.py (hooks), flux_driver.py (sampler), runs.py.
+"""
+
+import dataclasses
 import importlib
 import logging
 
 from comfy_api.latest import io
 
 FAMILIES = ("inversion", "pasl", "masks", "s2dec")
+
+
+def make_schema(**fields) -> io.Schema:
+    """io.Schema from keyword fields, dropping fields this ComfyUI's Schema does not know yet (e.g.
+    `search_aliases`, added after 0.3.75), so one node definition works on every supported version."""
+    known = {f.name for f in dataclasses.fields(io.Schema)}
+    return io.Schema(**{k: v for k, v in fields.items() if k in known})
 
 
 def all_nodes() -> list[type[io.ComfyNode]]:

@@ -59,7 +59,7 @@ def build_tiny_flux(seed: int = 0, depth: int = 2, depth_single: int = 4, weight
     config.set_inference_dtype(torch.float32, None)
     model = config.get_model({}, device=torch.device("cpu"))
     init_weights(model.diffusion_model, seed, weight_scale)
-    model.diffusion_model.to(torch.float32)
+    model.diffusion_model.to(torch.float32).requires_grad_(False)
     return comfy.model_patcher.ModelPatcher(model, load_device=torch.device("cpu"),
                                             offload_device=torch.device("cpu"))
 

@@ -1,0 +1,121 @@
+"""ComfyUI adapters for Flux: record or fuse image-token V through official hooks only.
+
+Two hooks, installed on a ModelPatcher CLONE and chained with whatever was there before:
+- patches_replace["dit"][("single_block", i)]: marks which single block runs (portable: works on builds
+  that do not set transformer_options["block_index"]), then calls the previous patch or original_block;
+- transformer_options["optimized_attention_override"]: sees q, k, v [B, heads, L_txt + L_img, head_dim]
+  of every attention call (RoPE touches q and k only) and, inside a marked block, records or replaces the
+  image-token rows of v before calling the previous override or the real attention.
+State lives on the hook object (newer ComfyUI copies transformer_options per forward).
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from dataclasses import dataclass, field
+from typing import Any, Callable, Literal
+
+import torch
+from torch import Tensor
+
+from ..sculptor.fusion import fuse_values
+from ..sculptor.solver import CallKey
+from ..sculptor.value_store import ValueStore
+
+Action = Literal["off", "record", "fuse"]
+SourceValues = Callable[[CallKey, int, Tensor], Tensor]
+"""(key, block, v_img_edit) -> V_img of the source at the same call and block."""
+
+
+def _tensor(x: Any) -> Tensor:
+    """Newer ComfyUI may pass attention inputs in containers; unwrap them."""
+    return x if isinstance(x, Tensor) else x.take()
+
+
+@dataclass
+class ValueHook:
+    """Records (inversion) or fuses (S2D-EC detail stage) V_img in the single blocks `blocks`.
+
+    image_tokens: N_img, the number of trailing image tokens (reference-latent tokens are refused upstream).
+    observers: callables(action, key, block, v_before, v_after) for diagnostics and tests.
+    """
+
+    blocks: frozenset[int]
+    image_tokens: int
+    store: ValueStore | None = None
+    source_values: SourceValues | None = None
+    token_mask: Tensor | None = None
+    action: Action = "off"
+    key: CallKey | None = None
+    block: int | None = None
+    observers: list[Callable[..., None]] = field(default_factory=list)
+
+    def install(self, patcher) -> None:
+        """Add the block markers and the attention override to `patcher` (a clone), chaining old ones."""
+        options = patcher.model_options.setdefault("transformer_options", {})
+        replaced = options.get("patches_replace", {}).get("dit", {})
+        for index in sorted(self.blocks):
+            previous = replaced.get(("single_block", index))
+            patcher.set_model_patch_replace(functools.partial(self._run_block, index, previous),
+                                            "dit", "single_block", index)
+        options = patcher.model_options["transformer_options"]
+        previous_override = options.get("optimized_attention_override")
+        options["optimized_attention_override"] = functools.partial(self._attention, previous_override)
+
+    def _run_block(self, index: int, previous: Callable | None, args: dict, extra: dict) -> dict:
+        self.block = index
+        try:
+            return previous(args, extra) if previous is not None else extra["original_block"](args)
+        finally:
+            self.block = None
+
+    def _attention(self, previous: Callable | None, func: Callable, *args, **kwargs):
+        if self.block is not None and self.action != "off":
+            args, kwargs = self._with_values(args, kwargs)
+        if previous is not None:
+            return previous(func, *args, **kwargs)
+        return func(*args, **kwargs)
+
+    def _with_values(self, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+        in_kwargs = "v" in kwargs
+        v = _tensor(kwargs["v"] if in_kwargs else args[2])
+        n_img = self.image_tokens
+        v_img = v[:, :, -n_img:]
+        if self.action == "record":
+            self.store.put(self.key, self.block, v_img)
+            new_v = v
+        else:
+            v_src = self.source_values(self.key, self.block, v_img)
+            fused = fuse_values(v_img, v_src, self.token_mask.to(v.device))  # eq. 15-16
+            new_v = torch.cat((v[:, :, :-n_img], fused), dim=2)
+        for observe in self.observers:
+            observe(self.action, self.key, self.block, v, new_v)
+        if in_kwargs:
+            return args, {**kwargs, "v": new_v}
+        return (*args[:2], new_v, *args[3:]), kwargs
+
+
+def last_single_blocks(diffusion_model: torch.nn.Module, m: int) -> frozenset[int]:
+    """Indices of the last m single-stream blocks (FLUX.1-dev has 38: m=18 gives 20..37)."""
+    n = len(diffusion_model.single_blocks)
+    return frozenset(range(n - m, n))
+
+
+@functools.lru_cache(maxsize=None)
+def _velocity_class(base: type) -> type:
+    def calculate_denoised(self, sigma, model_output, model_input):
+        return model_output
+
+    return type(f"Velocity{base.__name__}", (base,), {"calculate_denoised": calculate_denoised})
+
+
+def velocity_sampling(base: torch.nn.Module) -> torch.nn.Module:
+    """A copy of the model's model_sampling whose calculate_denoised returns the raw model output, so the
+    sampler receives the exact velocity v at every sigma, sigma = 0 included (x0 arithmetic loses it there).
+    Same pattern as ComfyUI's ModelSamplingFlux node: a subclass instance set with add_object_patch."""
+    out = _velocity_class(type(base)).__new__(_velocity_class(type(base)))
+    out.__dict__.update(copy.copy(base.__dict__))
+    for name in ("_parameters", "_buffers", "_modules"):
+        out.__dict__[name] = copy.copy(base.__dict__[name])
+    return out

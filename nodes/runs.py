@@ -1,0 +1,158 @@
+"""Inversion and S2D-EC editing runs on a ComfyUI Flux MODEL (input checks, hooks, guider)."""
+
+from __future__ import annotations
+
+import logging
+import weakref
+
+import comfy.model_base
+import torch
+from torch import Tensor
+
+from ..sculptor import masks as mask_ops
+from ..sculptor.inversion import Inversion, SourcePath
+from ..sculptor.s2dec import Fusion, plan, structure_fusion
+from ..sculptor.solver import CallKey, Solver, denoise, invert
+from ..sculptor.value_store import ValueStore
+from .flux_driver import LoopSampler, flux_sigmas, run_loop, velocity_clone, with_guidance
+from .flux_hooks import ValueHook, last_single_blocks
+
+log = logging.getLogger("flux_sculptor")
+
+
+def check_flux(model, conditioning: list) -> torch.nn.Module:
+    """Raise ValueError unless MODEL is a plain FLUX.1 text-to-image model; returns its diffusion model."""
+    base = getattr(model, "model", None)
+    diffusion = getattr(base, "diffusion_model", None)
+    if not isinstance(base, comfy.model_base.Flux) or not hasattr(diffusion, "single_blocks"):
+        raise ValueError(f"Flux-Sculptor needs a FLUX.1 model (e.g. flux1-dev from UNETLoader); got "
+                         f"{type(base).__name__}. Connect the MODEL output of a FLUX.1 loader.")
+    channels = getattr(base.model_config, "unet_config", {}).get("in_channels", 16)
+    if channels != 16:
+        raise ValueError(f"This Flux variant takes {channels} input channels (FLUX.1 Fill/inpaint); "
+                         "Flux-Sculptor supports FLUX.1-dev/schnell text-to-image models only.")
+    for _, options in conditioning:
+        if options.get("reference_latents") or options.get("concat_latent_image") is not None:
+            raise ValueError("The conditioning carries reference latents (FLUX.1 Kontext) or an inpainting "
+                             "image; Flux-Sculptor edits with plain text conditioning: use CLIPTextEncode.")
+    return diffusion
+
+
+def check_latent(samples: Tensor, name: str = "latent") -> None:
+    if samples.ndim != 4 or samples.shape[1] != 16:
+        raise ValueError(f"{name} must be a Flux LATENT [B,16,h,w]; got shape {list(samples.shape)}. "
+                         "Encode the portrait with VAEEncode and the FLUX ae VAE.")
+    if not torch.isfinite(samples).all():
+        raise ValueError(f"{name} contains NaN or inf values; re-encode the image with VAEEncode.")
+    if not samples.any():
+        raise ValueError(f"{name} is all zeros (an empty latent?). Connect VAEEncode of your portrait.")
+
+
+def model_identity(model) -> tuple:
+    return (weakref.ref(model.model), model.patches_uuid)
+
+
+def same_model(identity: tuple, model) -> bool:
+    ref, patches = identity
+    return ref() is model.model and patches == model.patches_uuid
+
+
+def run_inversion(model, latent: dict, conditioning: list, steps: int, guidance: float, value_blocks: int,
+                  store: str, solver: Solver = "rf_solver", store_dtype: torch.dtype | None = None,
+                  preview: bool = True) -> Inversion:
+    """RF-Solver inversion of latent["samples"] [B,16,h,w] with V recording (paper sec. 3.2)."""
+    diffusion = check_flux(model, conditioning)
+    samples = latent["samples"]
+    check_latent(samples)
+    n_single = len(diffusion.single_blocks)
+    if not 1 <= value_blocks <= n_single:
+        raise ValueError(f"value_blocks must be between 1 and {n_single} (this model's single blocks); "
+                         f"got {value_blocks}.")
+    if steps < 2:
+        raise ValueError(f"steps must be >= 2 for an inversion; got {steps}.")
+    cond = with_guidance(conditioning, guidance)
+    sigmas = flux_sigmas(model, steps)
+    s = sigmas.tolist()
+    blocks = last_single_blocks(diffusion, value_blocks)
+    values = ValueStore(tuple(sorted(blocks)), store, store_dtype)
+    hook = ValueHook(blocks, mask_ops.token_count(*samples.shape[-2:]), store=values,
+                     action="off" if store == "recompute" else "record")
+    clone = velocity_clone(model)
+    hook.install(clone)
+    keep = (lambda t: t) if store == "device" else (lambda t: t.to("cpu"))
+    visited: list[Tensor] = []
+
+    def loop(velocity, x_clean, progress):
+        latents = invert(velocity, x_clean, s, solver, on_step=progress)
+        if store != "recompute":
+            velocity(latents[0], s[0], CallKey("at", 0))  # V at sigma 1, for the editor's first call
+        visited.extend(keep(t) for t in latents)
+        return latents[0]
+
+    noise = run_loop(clone, cond, samples, sigmas, LoopSampler(loop, hook), preview)
+    hook.store = None
+    return Inversion(sigmas=s, latents=visited, store=values, value_blocks=blocks, solver=solver,
+                     guidance=guidance, model_identity=model_identity(model), source_conditioning=cond,
+                     extra={"source_latent": samples, "noise_latent": noise})
+
+
+def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
+    """MASK [B|1,H,W] (None = whole image) -> (latent mask [B|1,1,h,w], token mask [B|1,N_img])."""
+    b, _, h, w = latent.shape
+    if mask is None:
+        return torch.ones(1, 1, h, w), torch.ones(1, mask_ops.token_count(h, w))
+    mask = mask_ops.as_batch(mask).float()
+    if not torch.isfinite(mask).all():
+        raise ValueError("mask contains NaN or inf values; rebuild it (e.g. with Flux-Sculptor Mask Combine).")
+    if mask_ops.is_load_image_placeholder(mask):
+        raise ValueError("mask is LoadImage's 64x64 empty placeholder (the image has no painted mask). Paint "
+                         "the region in the mask editor, or disconnect `mask` to edit the whole image.")
+    if mask.shape[0] not in (1, b):
+        raise ValueError(f"mask batch {mask.shape[0]} does not match the latent batch {b}; give one mask "
+                         "for all images or one per image.")
+    if not mask.any():
+        log.warning("Flux-Sculptor: the mask is empty, so nothing is edited (the result is the reconstruction).")
+    return mask_ops.to_latent_grid(mask, h, w), mask_ops.to_token_grid(mask, h, w)
+
+
+def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | None, structure_steps: int,
+             guidance: float, fusion: Fusion, source_path: SourcePath, preview: bool = True) -> Tensor:
+    """S2D-EC editing from the inverted noise (paper sec. 3.4); returns the user-space LATENT samples."""
+    check_flux(model, conditioning)
+    if not same_model(inversion.model_identity, model):
+        raise ValueError("This inversion was made with a different MODEL (or the same model with other "
+                         "patches/LoRAs). Feed the S2D-EC sampler the same MODEL as the inversion.")
+    n = inversion.steps
+    if fusion in ("s2d-ec", "latent") and not 0 <= structure_steps <= n:
+        raise ValueError(f"structure_steps must be between 0 and the inversion's {n} steps; got "
+                         f"{structure_steps}.")
+    fusion_plan = plan(fusion, structure_steps, n)
+    latent_mask, token_mask = edit_masks(mask, inversion.clean)
+    hook = None
+    if fusion_plan.value_from is not None:
+        if inversion.store.mode == "recompute":
+            raise ValueError("store mode 'recompute' is not available yet; use 'cpu' or 'device'.")
+        hook = ValueHook(inversion.value_blocks, token_mask.shape[1], token_mask=token_mask,
+                         source_values=inversion.store.get)
+    clone = velocity_clone(model)
+    if hook is not None:
+        hook.install(clone)
+
+    def on_call(key: CallKey) -> None:
+        if hook is not None:
+            hook.action = "fuse" if fusion_plan.fuses_values(key) else "off"
+
+    fuse_structure = structure_fusion(inversion, latent_mask, fusion_plan, source_path)
+
+    def loop(velocity, _x, progress):
+        def after_step(j: int, x: Tensor) -> Tensor:
+            x = fuse_structure(j, x)  # eq. 13 in the structure stage, identity afterwards
+            progress(j + 1, x)
+            return x
+
+        x_noise = inversion.noise.to(device=_x.device, dtype=_x.dtype)
+        return denoise(velocity, x_noise, inversion.sigmas, inversion.solver, after_step)
+
+    sigmas = torch.tensor(inversion.sigmas, dtype=torch.float32)
+    return run_loop(clone, with_guidance(conditioning, guidance), inversion.extra["source_latent"], sigmas,
+                    LoopSampler(loop, hook, on_call), preview)

@@ -1,0 +1,54 @@
+"""Node: Flux-Sculptor S2D-EC Sampler (paper sec. 3.4, eq. 10-16)."""
+
+from __future__ import annotations
+
+from comfy_api.latest import io
+
+from ..sculptor.inversion import SOURCE_PATHS
+from ..sculptor.s2dec import FUSIONS
+from . import make_schema
+from .inversion import Inversion
+from .runs import run_edit
+
+
+class FluxSculptorS2DECSampler(io.ComfyNode):
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return make_schema(
+            node_id="FluxSculptorS2DECSampler",
+            display_name="Flux-Sculptor S2D-EC Sampler",
+            category="Flux-Sculptor/Edit",
+            search_aliases=["s2d-ec", "flux edit", "portrait edit", "sculptor sampler"],
+            description="Edits the inverted portrait with the target prompt. Structure stage (first T steps): "
+                        "latent fusion with the source trajectory outside the mask. Detail stage: fusion of "
+                        "the image-token attention values with the recorded source values.",
+            inputs=[
+                io.Model.Input("model", tooltip="The same FLUX.1 MODEL that made the inversion."),
+                Inversion.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),
+                io.Conditioning.Input("conditioning", tooltip="The TARGET prompt, e.g. 'a woman with red "
+                                      "lipstick.'"),
+                io.Mask.Input("mask", optional=True, tooltip="Edit region, 1 = edit, 0 = keep (PASL Mask, "
+                              "Mask Combine or a painted mask); any size, resized to the latent. Batch 1 or "
+                              "one per image. Absent: the whole image."),
+                io.Int.Input("structure_steps", default=3, min=0, max=200, tooltip="T: steps of latent "
+                             "fusion before value fusion starts (paper: 3 of 30)."),
+                io.Float.Input("guidance", default=2.0, min=0.0, max=100.0, step=0.1,
+                               tooltip="Flux guidance for the edit; replaces the conditioning's value."),
+                io.Combo.Input("fusion", options=list(FUSIONS), default="s2d-ec",
+                               tooltip="s2d-ec: the paper's method. latent: structure stage only. value: "
+                               "value fusion at every step. none: plain edit from the inverted noise."),
+                io.Combo.Input("source_path", options=list(SOURCE_PATHS), default="inversion",
+                               tooltip="Source latent for latent fusion: inversion (the latents the inversion "
+                               "visited; exact) or interpolate (paper eq. 10, straight line)."),
+            ],
+            outputs=[io.Latent.Output("latent", display_name="latent", tooltip="Edited latent; VAEDecode it.")],
+        )
+
+    @classmethod
+    def execute(cls, model, inversion, conditioning, structure_steps, guidance, fusion, source_path,
+                mask=None) -> io.NodeOutput:
+        samples = run_edit(model, inversion, conditioning, mask, structure_steps, guidance, fusion, source_path)
+        return io.NodeOutput({"samples": samples})
+
+
+NODES = [FluxSculptorS2DECSampler]

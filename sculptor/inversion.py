@@ -1,0 +1,57 @@
+"""The result of an RF-Solver inversion: what the S2D-EC editor needs, in the model's latent space."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from torch import Tensor
+
+from .fusion import interpolated_source
+from .value_store import ValueStore
+
+SOURCE_PATHS = ("inversion", "interpolate")
+SourcePath = Literal["inversion", "interpolate"]
+
+
+@dataclass(eq=False)
+class Inversion:
+    """sigmas: descending schedule, length N + 1 (sigmas[0] = 1, sigmas[N] = 0).
+    latents: latents[j] [B,16,h,w] is the latent the inversion visited at sigmas[j] (model space:
+    after process_latent_in); latents[N] is the clean source, latents[0] the inverted noise.
+    store: recorded V_img of `value_blocks` per model call (see sculptor.solver.CallKey).
+    model_identity: opaque token of the MODEL it was made with; source_conditioning: the CONDITIONING
+    used (with the inversion guidance), kept for store mode "recompute"."""
+
+    sigmas: list[float]
+    latents: list[Tensor]
+    store: ValueStore
+    value_blocks: frozenset[int]
+    solver: str
+    guidance: float
+    model_identity: Any
+    source_conditioning: Any = None
+    extra: dict = field(default_factory=dict)
+
+    @property
+    def steps(self) -> int:
+        return len(self.sigmas) - 1
+
+    @property
+    def clean(self) -> Tensor:
+        return self.latents[-1]
+
+    @property
+    def noise(self) -> Tensor:
+        return self.latents[0]
+
+    def source_latent(self, j: int, path: SourcePath) -> Tensor:
+        """The source latent at sigmas[j]: the visited one, or eq. 10's straight-line interpolation."""
+        if path == "inversion":
+            return self.latents[j]
+        return interpolated_source(self.clean, self.noise, self.sigmas[j])
+
+    def release(self) -> None:
+        """Free the recorded values and latents (the object is unusable afterwards)."""
+        self.store.clear()
+        self.latents = []
