@@ -51,10 +51,12 @@ def pasl_loss(logits: torch.Tensor, target: torch.Tensor) -> tuple[torch.Tensor,
     return bce + dice, bce, dice
 
 
-def lr_at(step: int, total: int, base: float, warmup: int) -> float:
+def lr_at(step: int, total: int, base: float, warmup: int, progress: float = 0.0) -> float:
+    """Linear warm-up, then cosine decay over max(step progress, `progress`) (e.g. of a time budget)."""
     if step < warmup:
         return base * (step + 1) / warmup
-    return 0.5 * base * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+    t = max((step - warmup) / max(1, total - warmup), progress)
+    return 0.5 * base * (1 + math.cos(math.pi * min(1.0, t)))
 
 
 def augment(x: torch.Tensor, y: torch.Tensor, g: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
@@ -171,6 +173,9 @@ def main() -> None:
     ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
                     help="bfloat16 autocast for the CNN (about 2x faster on AVX512-BF16 CPUs)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--time-budget", type=float, default=0.0,
+                    help="seconds (wall clock, all runs of a resumed training): the cosine then runs over "
+                         "whichever of steps or time is further along, and training stops when it ends")
     ap.add_argument("--eval-limit", type=int, default=50, help="held-out images for the per-epoch IoU")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=CACHE)
@@ -195,13 +200,20 @@ def main() -> None:
     model = PASL(PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder],
                             resolution=args.resolution))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    state = {"epoch": 0, "step": 0, "train_seconds": 0.0, "history": []}
+    state = {"epoch": 0, "step": 0, "train_seconds": 0.0, "wall_seconds": 0.0, "history": []}
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         print(f"resumed at epoch {state['epoch']}, step {state['step']}", flush=True)
     print(f"{n} training images at {tuple(xs.shape[-2:])}, {steps_per_epoch} steps/epoch, "
           f"{args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}", flush=True)
+    run_start, wall_before = time.time(), state["wall_seconds"]
+
+    def time_progress() -> float:
+        return (wall_before + time.time() - run_start) / args.time_budget if args.time_budget else 0.0
+
     for epoch in range(state["epoch"], args.epochs):
+        if time_progress() >= 1:
+            break
         model.train()
         g = torch.Generator().manual_seed(args.seed * 100003 + epoch)
         perm = torch.randperm(n, generator=g)
@@ -209,12 +221,15 @@ def main() -> None:
         t0 = time.time()
         bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=20,
                    file=sys.stdout)
+        done = 0
         for k in bar:
+            if time_progress() >= 1:
+                break
             sl = perm[k * args.batch:(k + 1) * args.batch]
             x, y = augment(xs[sl].float() / 255, ys[sl].float() / 255, g)
             pick = offsets + (torch.rand(len(sl), len(REGIONS), generator=g) * counts).long()
             for group in opt.param_groups:
-                group["lr"] = lr_at(state["step"], total, args.lr, args.warmup)
+                group["lr"] = lr_at(state["step"], total, args.lr, args.warmup, time_progress())
             with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
                 logits = model(x, text[pick])
             logits = F.interpolate(logits.float(), size=y.shape[-2:], mode="bilinear", align_corners=False)
@@ -223,24 +238,28 @@ def main() -> None:
             loss.backward()
             opt.step()
             state["step"] += 1
+            done += 1
             sums += [loss.item(), bce.item(), dice.item()]
-            bar.set_postfix(loss=f"{sums[0] / (k + 1):.4f}", refresh=False)
+            bar.set_postfix(loss=f"{sums[0] / done:.4f}", lr=f"{opt.param_groups[0]['lr']:.2e}", refresh=False)
         bar.close()
         state["train_seconds"] += time.time() - t0
         model.eval()
         res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit))
-        mean = sums / steps_per_epoch
-        state["history"].append({"epoch": epoch + 1, "loss": mean[0], "bce": mean[1], "dice": mean[2],
+        mean = sums / max(done, 1)
+        state["history"].append({"epoch": epoch + 1, "steps": done, "loss": mean[0], "bce": mean[1], "dice": mean[2],
                                  "iou_train": res["train"], "iou_unseen": res["unseen"],
                                  "epoch_seconds": time.time() - t0})
         state["epoch"] = epoch + 1
+        state["wall_seconds"] = wall_before + time.time() - run_start
         save_checkpoint(model, opt, state, args.workdir)
         plot(state["history"], args.workdir / "pasl_training.png")
         print(f"epoch {epoch + 1}: loss {mean[0]:.4f} (bce {mean[1]:.4f}, dice {mean[2]:.4f}), held-out "
               f"IoU train prompts {res['train']:.3f}, unseen {res['unseen']:.3f}, "
               f"{time.time() - t0:.0f}s", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    save_pasl(model, args.out, extra={"epochs": str(state["epoch"]), "train_seconds":
+    partial = state["history"][-1]["steps"] if state["history"] else 0
+    epochs = f"{state['epoch'] - 1} + {partial}/{steps_per_epoch} steps" if partial < steps_per_epoch else str(state["epoch"])
+    save_pasl(model, args.out, extra={"epochs": epochs, "steps": str(state["step"]), "train_seconds":
                                       f"{state['train_seconds']:.0f}", "data": "CelebA 000001-000899"})
     if args.out.parent.resolve() != args.workdir.resolve():
         shutil.copy(args.workdir / "pasl_training.png", args.out.with_name("pasl_training.png"))
