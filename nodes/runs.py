@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import weakref
+from typing import Callable
 
 import comfy.model_base
 import torch
@@ -116,8 +117,13 @@ def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
 
 
 def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | None, structure_steps: int,
-             guidance: float, fusion: Fusion, source_path: SourcePath, preview: bool = True) -> Tensor:
-    """S2D-EC editing from the inverted noise (paper sec. 3.4); returns the user-space LATENT samples."""
+             guidance: float, fusion: Fusion, source_path: SourcePath, preview: bool = True,
+             on_step: Callable[[int, Tensor], None] | None = None,
+             observers: list[Callable[..., None]] | None = None) -> Tensor:
+    """S2D-EC editing from the inverted noise (paper sec. 3.4); returns the user-space LATENT samples.
+
+    Diagnostics: on_step(j, x) sees the model-space latent after step j (after eq. 13 fusion);
+    observers are passed to the ValueHook (action, key, block, v_before, v_after)."""
     check_flux(model, conditioning)
     if not same_model(inversion.model_identity, model):
         raise ValueError("This inversion was made with a different MODEL (or the same model with other "
@@ -133,7 +139,7 @@ def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | Non
         if inversion.store.mode == "recompute":
             raise ValueError("store mode 'recompute' is not available yet; use 'cpu' or 'device'.")
         hook = ValueHook(inversion.value_blocks, token_mask.shape[1], token_mask=token_mask,
-                         source_values=inversion.store.get)
+                         source_values=inversion.store.get, observers=list(observers or []))
     clone = velocity_clone(model)
     if hook is not None:
         hook.install(clone)
@@ -147,6 +153,8 @@ def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | Non
     def loop(velocity, _x, progress):
         def after_step(j: int, x: Tensor) -> Tensor:
             x = fuse_structure(j, x)  # eq. 13 in the structure stage, identity afterwards
+            if on_step is not None:
+                on_step(j, x)
             progress(j + 1, x)
             return x
 
