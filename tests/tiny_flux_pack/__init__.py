@@ -1,4 +1,4 @@
-"""Test-only ComfyUI node pack: tiny random Flux MODEL, CONDITIONING and LATENT sources.
+"""Test-only ComfyUI node pack: tiny random Flux MODEL, CONDITIONING, LATENT and IMAGE/MASK sources.
 
 Loaded into the real ComfyUI server by the tests next to Flux-Sculptor, so whole graphs run through
 the server API without FLUX.1-dev weights. Never shipped to users.
@@ -8,6 +8,7 @@ import torch
 from comfy_api.latest import ComfyExtension, io
 
 from .tiny_flux import build_tiny_flux, tiny_conditioning, tiny_latent
+from .tiny_sources import MaskStats, TinyImage
 
 
 class TinyFluxModel(io.ComfyNode):
@@ -70,7 +71,7 @@ class LatentStats(io.ComfyNode):
 
 class TinyFluxTestExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        return [TinyFluxModel, TinyFluxConditioning, TinyFluxLatent, LatentStats]
+        return [TinyFluxModel, TinyFluxConditioning, TinyFluxLatent, LatentStats, TinyImage, MaskStats]
 
 
 async def comfy_entrypoint() -> TinyFluxTestExtension:
