@@ -90,7 +90,13 @@ def run_inversion(model, latent: dict, conditioning: list, steps: int, guidance:
         visited.extend(keep(t) for t in latents)
         return latents[0]
 
-    noise = run_loop(clone, cond, samples, sigmas, LoopSampler(loop, hook), preview)
+    recording = "off" if store == "recompute" else "record"
+    unused = CallKey("at", steps)  # the editor never calls the model at sigma 0: nothing to record there
+
+    def on_call(key: CallKey) -> None:
+        hook.action = "off" if key == unused else recording
+
+    noise = run_loop(clone, cond, samples, sigmas, LoopSampler(loop, hook, on_call), preview)
     hook.store = None
     return Inversion(sigmas=s, latents=visited, store=values, value_blocks=blocks, solver=solver,
                      guidance=guidance, model_identity=model_identity(model), source_conditioning=cond,
