@@ -7,8 +7,8 @@ import re
 import torch
 import torch.nn.functional as F
 
-from sculptor.pasl import PASL
-from sculptor.text_features import TextEncoder
+from .pasl import PASL
+from .text_features import TextEncoder
 
 
 def split_prompt(text: str) -> list[str]:

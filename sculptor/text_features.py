@@ -84,7 +84,10 @@ def clip_pooled_unprojected(model: torch.nn.Module, tokens: torch.Tensor) -> tor
 
 
 class OpenCLIPTextEncoder:
-    """CLIP ViT-L/14 text tower through open_clip (train-time route of `clip-l`)."""
+    """CLIP ViT-L/14 text tower through open_clip (train-time route of `clip-l`).
+
+    OpenAI's CLIP uses QuickGELU (as ComfyUI's clip_l does): open_clip's 'ViT-L-14-quickgelu'.
+    """
 
     name = "clip-l"
     dim = 768
@@ -93,7 +96,7 @@ class OpenCLIPTextEncoder:
         import open_clip
 
         if model is None:
-            model = open_clip.create_model("ViT-L-14", pretrained=None)
+            model = open_clip.create_model("ViT-L-14-quickgelu", pretrained=None)
         self.model = model.eval()
         self.tokenizer = open_clip.get_tokenizer("ViT-L-14")
 
