@@ -28,30 +28,39 @@ def as_batch(mask: torch.Tensor, name: str = "mask") -> torch.Tensor:
     if mask.ndim == 2:
         mask = mask.unsqueeze(0)
     if mask.ndim != 3 or mask.shape[-1] == 0 or mask.shape[-2] == 0 or mask.shape[0] == 0:
-        raise ValueError(f"{name} must be a MASK [B,H,W] or [H,W] with B,H,W >= 1, got shape "
-                         f"{tuple(mask.shape)}: convert images with ImageToMask first")
+        raise ValueError(
+            f"{name} must be a MASK [B,H,W] or [H,W] with B,H,W >= 1, got shape "
+            f"{tuple(mask.shape)}: convert images with ImageToMask first"
+        )
     mask = mask.float()
     if not torch.isfinite(mask).all():
-        raise ValueError(f"{name} contains NaN or inf values: check the node that produced it (e.g. a "
-                         "division by zero upstream) or clean it with ThresholdMask")
+        raise ValueError(
+            f"{name} contains NaN or inf values: check the node that produced it (e.g. a "
+            "division by zero upstream) or clean it with ThresholdMask"
+        )
     return mask.clamp(0.0, 1.0)
 
 
 def is_load_image_placeholder(mask: torch.Tensor) -> bool:
     """True for LoadImage's stand-in when the image has no alpha: [1,64,64] or [64,64], all zeros."""
     shape = tuple(mask.shape)
-    return shape in ((PLACEHOLDER_SIZE, PLACEHOLDER_SIZE), (1, PLACEHOLDER_SIZE, PLACEHOLDER_SIZE)) and \
-        not bool(mask.any())
+    return shape in (
+        (PLACEHOLDER_SIZE, PLACEHOLDER_SIZE),
+        (1, PLACEHOLDER_SIZE, PLACEHOLDER_SIZE),
+    ) and not bool(mask.any())
 
 
-def broadcast_batch(a: torch.Tensor, b: torch.Tensor, names: tuple[str, str] = ("mask_a", "mask_b")
-                    ) -> tuple[torch.Tensor, torch.Tensor]:
+def broadcast_batch(
+    a: torch.Tensor, b: torch.Tensor, names: tuple[str, str] = ("mask_a", "mask_b")
+) -> tuple[torch.Tensor, torch.Tensor]:
     """[Ba,H,W], [Bb,H',W'] -> both with batch max(Ba,Bb): a batch of 1 repeats; other sizes must match."""
     ba, bb = a.shape[0], b.shape[0]
     if ba != bb and 1 not in (ba, bb):
-        raise ValueError(f"{names[0]} has batch {ba} and {names[1]} has batch {bb}: give both the same batch "
-                         "size, or a batch of 1 to use for every image (e.g. pick one with "
-                         "ImageFromBatch / SplitImageFromBatch before converting to a mask)")
+        raise ValueError(
+            f"{names[0]} has batch {ba} and {names[1]} has batch {bb}: give both the same batch "
+            "size, or a batch of 1 to use for every image (e.g. pick one with "
+            "ImageFromBatch / SplitImageFromBatch before converting to a mask)"
+        )
     n = max(ba, bb)
     return a.expand(n, *a.shape[1:]), b.expand(n, *b.shape[1:])
 
@@ -60,8 +69,9 @@ def resize(mask: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """MASK [B,H,W] -> [B,height,width], bilinear with antialiasing (area-like when shrinking)."""
     if tuple(mask.shape[-2:]) == (height, width):
         return mask
-    out = F.interpolate(mask.unsqueeze(1), size=(height, width), mode="bilinear", align_corners=False,
-                        antialias=True)
+    out = F.interpolate(
+        mask.unsqueeze(1), size=(height, width), mode="bilinear", align_corners=False, antialias=True
+    )
     return out.squeeze(1).clamp(0.0, 1.0)
 
 
@@ -83,25 +93,37 @@ def combine_values(a: torch.Tensor, b: torch.Tensor, mode: str) -> torch.Tensor:
 
 def _missing_error(mode: str, a_missing: bool, b_missing: bool, b_placeholder: bool) -> str | None:
     """The fix to show when the requested mode has nothing to work on, else None."""
-    paint = ("paint the region in LoadImage's mask editor (right-click the image > Open in MaskEditor) "
-             "and save it, or connect another mask")
+    paint = (
+        "paint the region in LoadImage's mask editor (right-click the image > Open in MaskEditor) "
+        "and save it, or connect another mask"
+    )
     if a_missing and b_missing:
         return f"no edit region: neither mask_a nor mask_b holds a mask; {paint}"
     if mode == "b only" and b_missing:
-        what = "LoadImage's empty placeholder (its image has no painted mask)" if b_placeholder else \
-            "not connected"
+        what = (
+            "LoadImage's empty placeholder (its image has no painted mask)"
+            if b_placeholder
+            else "not connected"
+        )
         return f"mode 'b only' needs mask_b, but mask_b is {what}: {paint}, or choose mode 'union'"
     if mode == "intersection" and (a_missing or b_missing):
         side = "mask_a" if a_missing else "mask_b"
-        return (f"mode 'intersection' would give an empty region because {side} is empty (LoadImage's "
-                f"placeholder) or not connected: {paint}, or choose mode 'union'")
+        return (
+            f"mode 'intersection' would give an empty region because {side} is empty (LoadImage's "
+            f"placeholder) or not connected: {paint}, or choose mode 'union'"
+        )
     if mode == "a minus b" and a_missing:
         return f"mode 'a minus b' needs mask_a, but it is LoadImage's empty placeholder: {paint}"
     return None
 
 
-def combine(mask_a: torch.Tensor, mask_b: torch.Tensor | None = None, mode: str = "union",
-            grow: int = 0, feather: int = 0) -> tuple[torch.Tensor, list[str]]:
+def combine(
+    mask_a: torch.Tensor,
+    mask_b: torch.Tensor | None = None,
+    mode: str = "union",
+    grow: int = 0,
+    feather: int = 0,
+) -> tuple[torch.Tensor, list[str]]:
     """Edit region from two masks: combine, then grow (or shrink), then feather.
 
     mask_a, mask_b: MASK [B,H,W] or [H,W], any sizes and batches (see the module's broadcast rule).
@@ -124,8 +146,10 @@ def combine(mask_a: torch.Tensor, mask_b: torch.Tensor | None = None, mode: str 
         raise ValueError(error)
     for name, flag in (("mask_a", a_missing), ("mask_b", b_placeholder)):
         if flag:
-            warnings.append(f"{name} is LoadImage's 64x64 empty placeholder (the image has no painted mask); "
-                            "it is ignored. Paint in the mask editor to use it.")
+            warnings.append(
+                f"{name} is LoadImage's 64x64 empty placeholder (the image has no painted mask); "
+                "it is ignored. Paint in the mask editor to use it."
+            )
     if a_missing:
         assert b is not None
         a, b = b, None  # only mask_b holds a region; it also sets the reference size

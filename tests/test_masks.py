@@ -9,8 +9,18 @@ import math
 import pytest
 import torch
 
-from sculptor.masks import (MODES, as_batch, combine, feather_mask, gaussian_kernel, grow_mask,
-                            is_load_image_placeholder, to_latent_grid, to_token_grid, token_count)
+from sculptor.masks import (
+    MODES,
+    as_batch,
+    combine,
+    feather_mask,
+    gaussian_kernel,
+    grow_mask,
+    is_load_image_placeholder,
+    to_latent_grid,
+    to_token_grid,
+    token_count,
+)
 
 GEN = torch.Generator().manual_seed(7)
 
@@ -24,7 +34,7 @@ def binary(*shape: int) -> torch.Tensor:
 
 
 def octagon(radius: int) -> set[tuple[int, int]]:
-    """Offsets reached by `radius` alternating 3x3 square / plus dilations of one pixel (the documented footprint)."""
+    """Offsets reached by `radius` alternating 3x3 square / plus dilations of a pixel (documented shape)."""
     square = {(dy, dx) for dy in (-1, 0, 1) for dx in (-1, 0, 1)}
     plus = {(0, 0), (1, 0), (-1, 0), (0, 1), (0, -1)}
     shape = {(0, 0)}
@@ -120,16 +130,24 @@ def test_load_image_placeholder_is_no_painted_mask():
     assert torch.equal(out, a)
 
 
-@pytest.mark.parametrize(("a", "b", "mode", "match"), [
-    (torch.zeros(1, 64, 64), None, "union", "no edit region"),
-    (torch.zeros(1, 64, 64), torch.zeros(64, 64), "union", "no edit region"),
-    (torch.ones(1, 8, 8), torch.zeros(1, 64, 64), "intersection", "intersection.*mask_b.*choose mode 'union'"),
-    (torch.ones(1, 8, 8), None, "intersection", "intersection.*mask_b"),
-    (torch.ones(1, 8, 8), None, "b only", "needs mask_b, but mask_b is not connected"),
-    (torch.ones(1, 8, 8), torch.zeros(1, 64, 64), "b only", "mask_b is LoadImage's empty placeholder"),
-    (torch.zeros(1, 64, 64), torch.ones(1, 8, 8), "a minus b", "needs mask_a"),
-    (torch.ones(1, 8, 8), torch.ones(1, 8, 8), "xor", "use one of union"),
-])
+@pytest.mark.parametrize(
+    ("a", "b", "mode", "match"),
+    [
+        (torch.zeros(1, 64, 64), None, "union", "no edit region"),
+        (torch.zeros(1, 64, 64), torch.zeros(64, 64), "union", "no edit region"),
+        (
+            torch.ones(1, 8, 8),
+            torch.zeros(1, 64, 64),
+            "intersection",
+            "intersection.*mask_b.*choose mode 'union'",
+        ),
+        (torch.ones(1, 8, 8), None, "intersection", "intersection.*mask_b"),
+        (torch.ones(1, 8, 8), None, "b only", "needs mask_b, but mask_b is not connected"),
+        (torch.ones(1, 8, 8), torch.zeros(1, 64, 64), "b only", "mask_b is LoadImage's empty placeholder"),
+        (torch.zeros(1, 64, 64), torch.ones(1, 8, 8), "a minus b", "needs mask_a"),
+        (torch.ones(1, 8, 8), torch.ones(1, 8, 8), "xor", "use one of union"),
+    ],
+)
 def test_modes_with_nothing_to_work_on_raise_with_the_fix(a, b, mode, match):
     with pytest.raises(ValueError, match=match):
         combine(a, b, mode)
@@ -150,7 +168,7 @@ def test_grow_is_dilation_by_the_documented_octagon(radius):
     grown = grow_mask(dot, radius)[0]
     assert grown[10, 10 + radius] == 1 and grown[10, 10 + radius + 1] == 0  # reach r along the axes
     assert grown.sum() == len(octagon(radius))
-    inside_square = grown[10 - radius:11 + radius, 10 - radius:11 + radius]
+    inside_square = grown[10 - radius : 11 + radius, 10 - radius : 11 + radius]
     assert grown.sum() == inside_square.sum()  # nothing beyond the square of radius r
     corner = grown[10 + radius, 10 + radius]
     assert corner == (1 if radius == 1 else 0)  # rounder than a square: corners cut for r >= 2
@@ -176,7 +194,7 @@ def test_feather_is_a_normalised_separable_gaussian_with_bounded_reach():
     k2 = torch.outer(k, k)
     brute = torch.zeros_like(m)
     for y, x in itertools.product(range(12), range(14)):
-        brute[0, y, x] = (padded[0, y:y + 2 * f + 1, x:x + 2 * f + 1] * k2).sum()
+        brute[0, y, x] = (padded[0, y : y + 2 * f + 1, x : x + 2 * f + 1] * k2).sum()
     assert torch.allclose(feather_mask(m, f), brute, atol=1e-6)
 
 
@@ -201,8 +219,10 @@ def test_combine_grows_then_feathers():
     assert out[0, 15, 15] == 1 and out[0, 0, 0] == 0
 
 
-@pytest.mark.parametrize(("H", "W", "h", "w"), [(32, 48, 4, 6), (37, 51, 5, 7), (7, 5, 16, 9), (64, 64, 64, 64),
-                                              (1, 1, 3, 2), (30, 20, 7, 11)])
+@pytest.mark.parametrize(
+    ("H", "W", "h", "w"),
+    [(32, 48, 4, 6), (37, 51, 5, 7), (7, 5, 16, 9), (64, 64, 64, 64), (1, 1, 3, 2), (30, 20, 7, 11)],
+)
 def test_latent_grid_is_exact_area_average(H, W, h, w):
     m = rand(2, H, W)
     grid = to_latent_grid(m, h, w)
@@ -220,7 +240,7 @@ def test_token_grid_matches_patch_average_over_real_cells(h, w):
     grid = to_latent_grid(m, h, w)[:, 0]
     expected = []
     for ty, tx in itertools.product(range(math.ceil(h / 2)), range(math.ceil(w / 2))):  # row-major
-        expected.append(grid[:, 2 * ty:2 * ty + 2, 2 * tx:2 * tx + 2].mean(dim=(1, 2)))
+        expected.append(grid[:, 2 * ty : 2 * ty + 2, 2 * tx : 2 * tx + 2].mean(dim=(1, 2)))
     assert torch.allclose(tokens, torch.stack(expected, dim=1), atol=1e-6)
 
 
@@ -267,7 +287,9 @@ def test_node_executes_like_comfyui_calls_it(pack, caplog):
     a = torch.zeros(1, 48, 32)
     a[:, 20:30, 10:20] = 1
     with caplog.at_level(logging.WARNING):
-        out = node.EXECUTE_NORMALIZED(mask_a=a, mask_b=torch.zeros(1, 64, 64), mode="union", grow=2, feather=0)
+        out = node.EXECUTE_NORMALIZED(
+            mask_a=a, mask_b=torch.zeros(1, 64, 64), mode="union", grow=2, feather=0
+        )
     assert torch.equal(out.result[0], grow_mask(a, 2))
     assert "placeholder" in caplog.text
     out = node.EXECUTE_NORMALIZED(mask_a=a, mode="a minus b", grow=0, feather=1)  # mask_b unconnected
@@ -286,12 +308,19 @@ def test_server_runs_mask_combine_with_core_mask_nodes(server):
             assert spec[1].get("tooltip"), name
     prompt = {
         "1": {"class_type": "SolidMask", "inputs": {"value": 0.75, "width": 40, "height": 24}},
-        "2": {"class_type": "SolidMask", "inputs": {"value": 0.0, "width": 64, "height": 64}},  # = placeholder
-        "3": {"class_type": "FluxSculptorMaskCombine",
-              "inputs": {"mask_a": ["1", 0], "mask_b": ["2", 0], "mode": "union", "grow": 0, "feather": 0}},
+        "2": {
+            "class_type": "SolidMask",
+            "inputs": {"value": 0.0, "width": 64, "height": 64},
+        },  # = placeholder
+        "3": {
+            "class_type": "FluxSculptorMaskCombine",
+            "inputs": {"mask_a": ["1", 0], "mask_b": ["2", 0], "mode": "union", "grow": 0, "feather": 0},
+        },
         "4": {"class_type": "FluxSculptorTestMaskStats", "inputs": {"mask": ["3", 0]}},
-        "5": {"class_type": "FluxSculptorMaskCombine",
-              "inputs": {"mask_a": ["1", 0], "mode": "b only", "grow": 0, "feather": 0}},
+        "5": {
+            "class_type": "FluxSculptorMaskCombine",
+            "inputs": {"mask_a": ["1", 0], "mode": "b only", "grow": 0, "feather": 0},
+        },
         "6": {"class_type": "FluxSculptorTestMaskStats", "inputs": {"mask": ["5", 0]}},
     }
     entry = server.run({k: prompt[k] for k in "1234"})

@@ -10,10 +10,16 @@ class TinyImage(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="FluxSculptorTestTinyImage", category="Flux-Sculptor/tests",
-            inputs=[io.Int.Input("seed", default=0, min=0, max=2**31), io.Int.Input("height", default=128, min=8),
-                    io.Int.Input("width", default=128, min=8), io.Boolean.Input("painted", default=True)],
-            outputs=[io.Image.Output(), io.Mask.Output()])
+            node_id="FluxSculptorTestTinyImage",
+            category="Flux-Sculptor/tests",
+            inputs=[
+                io.Int.Input("seed", default=0, min=0, max=2**31),
+                io.Int.Input("height", default=128, min=8),
+                io.Int.Input("width", default=128, min=8),
+                io.Boolean.Input("painted", default=True),
+            ],
+            outputs=[io.Image.Output(), io.Mask.Output()],
+        )
 
     @classmethod
     def execute(cls, seed, height, width, painted) -> io.NodeOutput:
@@ -33,10 +39,20 @@ class MaskStats(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="FluxSculptorTestMaskStats", category="Flux-Sculptor/tests", is_output_node=True,
-            inputs=[io.Mask.Input("mask")], outputs=[])
+            node_id="FluxSculptorTestMaskStats",
+            category="Flux-Sculptor/tests",
+            is_output_node=True,
+            inputs=[io.Mask.Input("mask")],
+            outputs=[],
+        )
 
     @classmethod
     def execute(cls, mask) -> io.NodeOutput:
-        return io.NodeOutput(ui={"shape": list(mask.shape), "min": [float(mask.min())],
-                                 "max": [float(mask.max())], "mean": [float(mask.mean())]})
+        return io.NodeOutput(
+            ui={
+                "shape": list(mask.shape),
+                "min": [float(mask.min())],
+                "max": [float(mask.max())],
+                "mean": [float(mask.mean())],
+            }
+        )
