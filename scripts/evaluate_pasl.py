@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -40,7 +41,8 @@ def load_dataset(path: Path) -> dict[str, np.ndarray]:
     return {"images": d["images"], "masks": masks, "names": d["names"], "holdout": d["holdout"]}
 
 
-def prompt_table(encoder: TextEncoder, prompts: dict[str, tuple[str, ...]]) -> tuple[torch.Tensor, torch.Tensor]:
+def prompt_table(encoder: TextEncoder,
+                 prompts: dict[str, tuple[str, ...]]) -> tuple[torch.Tensor, torch.Tensor]:
     """All phrasings encoded: features [P,D] and their region index [P]."""
     texts, idx = [], []
     for r, name in enumerate(REGIONS):
@@ -95,8 +97,8 @@ def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
     iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t_train, t_unseen]),
                     region_of, group_of, 2 * len(REGIONS))
     n = len(REGIONS)
-    return {"train": {r: float(v) for r, v in zip(REGIONS, iou[:n])},
-            "unseen": {r: float(v) for r, v in zip(REGIONS, iou[n:])}}
+    return {"train": {r: float(v) for r, v in zip(REGIONS, iou[:n], strict=True)},
+            "unseen": {r: float(v) for r, v in zip(REGIONS, iou[n:], strict=True)}}
 
 
 def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -117,14 +119,26 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=0, help="only the first N held-out images")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--json", type=Path, default=None, help="also write the result as JSON here")
+    ap.add_argument("--subset", type=int, default=0,
+                    help="also evaluate the first N held-out images (the weights test's reference)")
+    ap.add_argument("--json", type=Path, default=None, help="also write the result(s) as JSON here")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
-    result = evaluate(model, load_dataset(args.data), get_encoder(model.config.encoder), args.limit)
-    print(markdown_table(result))
+    data = load_dataset(args.data)
+    encoder = get_encoder(model.config.encoder)
+    n_all = int(data["holdout"].sum())
+    report = {}
+    for key, limit in (("all", args.limit), ("subset", args.subset)):
+        if key == "subset" and not limit:
+            continue
+        t0 = time.perf_counter()
+        result = evaluate(model, data, encoder, limit)
+        n = min(limit, n_all) if limit else n_all
+        print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n")
+        report[key] = {"images": n, **result, "mean": mean_iou(result)}
     if args.json:
-        args.json.write_text(json.dumps(result, indent=1))
+        args.json.write_text(json.dumps(report, indent=1))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,14 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.evaluate_pasl import DEFAULT_DATA, evaluate, images_to_input, load_dataset, mean_iou, prompt_table  # noqa: E402,E501
+from scripts.evaluate_pasl import (  # noqa: E402,E501
+    DEFAULT_DATA,
+    evaluate,
+    images_to_input,
+    load_dataset,
+    mean_iou,
+    prompt_table,
+)
 from sculptor.pasl import PASL, PASLConfig, save_pasl  # noqa: E402
 from sculptor.regions import REGIONS, TRAIN_PROMPTS  # noqa: E402
 from sculptor.text_features import ENCODER_DIMS, get_encoder  # noqa: E402
@@ -240,13 +247,15 @@ def main() -> None:
             state["step"] += 1
             done += 1
             sums += [loss.item(), bce.item(), dice.item()]
-            bar.set_postfix(loss=f"{sums[0] / done:.4f}", lr=f"{opt.param_groups[0]['lr']:.2e}", refresh=False)
+            lr = opt.param_groups[0]["lr"]
+            bar.set_postfix(loss=f"{sums[0] / done:.4f}", lr=f"{lr:.2e}", refresh=False)
         bar.close()
         state["train_seconds"] += time.time() - t0
         model.eval()
         res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit))
         mean = sums / max(done, 1)
-        state["history"].append({"epoch": epoch + 1, "steps": done, "loss": mean[0], "bce": mean[1], "dice": mean[2],
+        state["history"].append({"epoch": epoch + 1, "steps": done,
+                                 "loss": mean[0], "bce": mean[1], "dice": mean[2],
                                  "iou_train": res["train"], "iou_unseen": res["unseen"],
                                  "epoch_seconds": time.time() - t0})
         state["epoch"] = epoch + 1
@@ -258,7 +267,9 @@ def main() -> None:
               f"{time.time() - t0:.0f}s", flush=True)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = state["history"][-1]["steps"] if state["history"] else 0
-    epochs = f"{state['epoch'] - 1} + {partial}/{steps_per_epoch} steps" if partial < steps_per_epoch else str(state["epoch"])
+    epochs = str(state["epoch"])
+    if partial < steps_per_epoch:
+        epochs = f"{state['epoch'] - 1} + {partial}/{steps_per_epoch} steps"
     save_pasl(model, args.out, extra={"epochs": epochs, "steps": str(state["step"]), "train_seconds":
                                       f"{state['train_seconds']:.0f}", "data": "CelebA 000001-000899"})
     if args.out.parent.resolve() != args.workdir.resolve():

@@ -17,8 +17,7 @@ from pathlib import Path
 
 import torch
 import torch.nn.functional as F
-from safetensors import SafetensorError
-from safetensors import safe_open
+from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
@@ -65,7 +64,7 @@ class PASL(nn.Module):
         self.config = config or PASLConfig()
         layers: list[nn.Module] = []
         c_in = 3
-        for i, (c, s) in enumerate(zip(self.config.channels, self.config.strides)):
+        for i, (c, s) in enumerate(zip(self.config.channels, self.config.strides, strict=True)):
             layers.append(nn.Conv2d(c_in, c, 3, stride=s, padding=1))
             if i < len(self.config.channels) - 1:
                 layers.append(nn.LeakyReLU(self.config.negative_slope))

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from PIL import Image
-
 from pack_access import pack_module
+from PIL import Image
 
 PROMPTS = ["hair", "the left eye", "a wide mouth"]
 
@@ -94,7 +93,8 @@ def test_clear_errors(node_mod, user_weights) -> None:
     import comfy.sd
 
     with pytest.raises(ValueError, match="has no clip_l"):
-        node.execute(image=img, prompt="hair", weights=user_weights["clip-l"], clip=comfy.sd.CLIP(no_init=True))
+        node.execute(image=img, prompt="hair", weights=user_weights["clip-l"],
+                     clip=comfy.sd.CLIP(no_init=True))
 
 
 @pytest.fixture(scope="module")
@@ -141,6 +141,7 @@ def test_clip_l_weights_run_with_a_real_clip(node_mod, user_weights, shared_vit_
     assert mask.shape == (1, 32, 24) and sub.shape == (2, 32, 24)
 
 
+@pytest.mark.server
 def test_server_runs_the_node_in_a_graph(server) -> None:
     info = server.object_info()["FluxSculptorPASLMask"]
     assert info["category"] == "Flux-Sculptor/Locate"
