@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import weakref
 from typing import Callable
 
@@ -22,21 +23,48 @@ log = logging.getLogger("flux_sculptor")
 
 
 def check_flux(model, conditioning: list) -> torch.nn.Module:
-    """Raise ValueError unless MODEL is a plain FLUX.1 text-to-image model; returns its diffusion model."""
+    """Raise ValueError unless MODEL is a plain FLUX.1 text-to-image model and CONDITIONING is plain Flux
+    text conditioning for it; returns its diffusion model."""
     base = getattr(model, "model", None)
     diffusion = getattr(base, "diffusion_model", None)
     if not isinstance(base, comfy.model_base.Flux) or not hasattr(diffusion, "single_blocks"):
         raise ValueError(f"Flux-Sculptor needs a FLUX.1 model (e.g. flux1-dev from UNETLoader); got "
                          f"{type(base).__name__}. Connect the MODEL output of a FLUX.1 loader.")
+    other = [name for name in ("Chroma", "Flux2") if isinstance(base, getattr(comfy.model_base, name, ()))]
+    if other:
+        raise ValueError(f"{type(base).__name__} is a Flux-derived model ({other[0]}) that Flux-Sculptor "
+                         "does not support; load FLUX.1-dev or FLUX.1-schnell with UNETLoader.")
     channels = getattr(base.model_config, "unet_config", {}).get("in_channels", 16)
     if channels != 16:
-        raise ValueError(f"This Flux variant takes {channels} input channels (FLUX.1 Fill/inpaint); "
-                         "Flux-Sculptor supports FLUX.1-dev/schnell text-to-image models only.")
-    for _, options in conditioning:
+        raise ValueError(f"This Flux variant takes {channels} input channels (FLUX.1 Fill/inpaint, Depth or "
+                         "Canny); Flux-Sculptor supports FLUX.1-dev/schnell text-to-image models only.")
+    check_conditioning(diffusion, conditioning)
+    return diffusion
+
+
+def check_conditioning(diffusion: torch.nn.Module, conditioning: list) -> None:
+    """CONDITIONING [[cond [1,N,D_txt], {"pooled_output": [1,D_vec], ...}], ...] made for this Flux."""
+    if not conditioning:
+        raise ValueError("The conditioning is empty; connect CLIPTextEncode with the Flux CLIP.")
+    text_dim = getattr(getattr(diffusion, "txt_in", None), "in_features", None)
+    vector_in = getattr(diffusion, "vector_in", None)
+    pooled_dim = getattr(getattr(vector_in, "in_layer", None), "in_features", None)
+    for cond, options in conditioning:
         if options.get("reference_latents") or options.get("concat_latent_image") is not None:
             raise ValueError("The conditioning carries reference latents (FLUX.1 Kontext) or an inpainting "
                              "image; Flux-Sculptor edits with plain text conditioning: use CLIPTextEncode.")
-    return diffusion
+        if text_dim is not None and cond.shape[-1] != text_dim:
+            raise ValueError(f"The conditioning has {cond.shape[-1]}-dim text features but this Flux model "
+                             f"takes {text_dim}; encode the prompt with the Flux CLIP (DualCLIPLoader, type "
+                             "flux: clip_l + t5xxl) and CLIPTextEncode.")
+        pooled = options.get("pooled_output")
+        if pooled_dim is not None and (pooled is None or pooled.shape[-1] < pooled_dim):
+            raise ValueError("The conditioning has no clip_l pooled output of the size this Flux model "
+                             "needs; encode the prompt with the Flux CLIP (DualCLIPLoader, type flux) and "
+                             "CLIPTextEncode.")
+        if not torch.isfinite(cond).all() or (pooled is not None and not torch.isfinite(pooled).all()):
+            raise ValueError("The conditioning contains NaN or inf values; re-encode the prompt with "
+                             "CLIPTextEncode (check nodes that scale or combine conditionings).")
 
 
 def check_latent(samples: Tensor, name: str = "latent") -> None:
@@ -65,6 +93,10 @@ def run_inversion(model, latent: dict, conditioning: list, steps: int, guidance:
     diffusion = check_flux(model, conditioning)
     samples = latent["samples"]
     check_latent(samples)
+    if latent.get("noise_mask") is not None:
+        raise ValueError("The LATENT carries a noise_mask (VAEEncodeForInpaint or SetLatentNoiseMask), "
+                         "which the inversion cannot honour; encode the portrait with plain VAEEncode and "
+                         "connect the edit region to the S2D-EC sampler's `mask` input.")
     n_single = len(diffusion.single_blocks)
     if not 1 <= value_blocks <= n_single:
         raise ValueError(f"value_blocks must be between 1 and {n_single} (this model's single blocks); "
@@ -110,7 +142,8 @@ def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
         return torch.ones(1, 1, h, w), torch.ones(1, mask_ops.token_count(h, w))
     mask = mask_ops.as_batch(mask).float()
     if not torch.isfinite(mask).all():
-        raise ValueError("mask contains NaN or inf values; rebuild it (e.g. with Flux-Sculptor Mask Combine).")
+        raise ValueError("mask contains NaN or inf values; rebuild it (e.g. with Flux-Sculptor Mask "
+                         "Combine).")
     if mask_ops.is_load_image_placeholder(mask):
         raise ValueError("mask is LoadImage's 64x64 empty placeholder (the image has no painted mask). Paint "
                          "the region in the mask editor, or disconnect `mask` to edit the whole image.")
@@ -118,8 +151,20 @@ def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
         raise ValueError(f"mask batch {mask.shape[0]} does not match the latent batch {b}; give one mask "
                          "for all images or one per image.")
     if not mask.any():
-        log.warning("Flux-Sculptor: the mask is empty, so nothing is edited (the result is the reconstruction).")
-    return mask_ops.to_latent_grid(mask, h, w), mask_ops.to_token_grid(mask, h, w)
+        log.warning("Flux-Sculptor: the mask is empty, so nothing is edited (the result is the "
+                    "reconstruction).")
+    stretch = (mask.shape[-2] / mask.shape[-1]) / (h / w)
+    if abs(math.log(stretch)) > math.log(1.05) and mask.amin() != mask.amax():
+        log.warning("Flux-Sculptor: the mask (%dx%d) has another aspect ratio than the inverted image "
+                    "(latent %dx%d) and is stretched to fit; make the mask from the same image as the "
+                    "inversion.",
+                    mask.shape[-2], mask.shape[-1], h, w)
+    # area averages of a full region can round to 1 - 1e-7: snap them, so a full mask equals no mask
+    return _snap_full(mask_ops.to_latent_grid(mask, h, w)), _snap_full(mask_ops.to_token_grid(mask, h, w))
+
+
+def _snap_full(weights: Tensor) -> Tensor:
+    return torch.where(weights > 1.0 - 1e-6, torch.ones_like(weights), weights)
 
 
 def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | None, structure_steps: int,
@@ -140,6 +185,8 @@ def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | Non
                          f"{structure_steps}.")
     fusion_plan = plan(fusion, structure_steps, n)
     latent_mask, token_mask = edit_masks(mask, inversion.clean)
+    if mask is not None and not latent_mask.any():  # nothing to edit: solve with the source prompt instead
+        conditioning, guidance = inversion.source_conditioning, inversion.guidance
     hook = None
     if fusion_plan.value_from is not None:
         if inversion.store.mode == "recompute":

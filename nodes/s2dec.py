@@ -21,7 +21,10 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
             search_aliases=["s2d-ec", "flux edit", "portrait edit", "sculptor sampler"],
             description="Edits the inverted portrait with the target prompt. Structure stage (first T steps): "
                         "latent fusion with the source trajectory outside the mask. Detail stage: fusion of "
-                        "the image-token attention values with the recorded source values.",
+                        "the image-token attention values with the recorded source values. The edit always "
+                        "has the inversion's latent size and batch; the mask is stretched to it (a warning "
+                        "is logged if its aspect ratio differs). An all-zero mask returns the "
+                        "reconstruction (the source prompt is used).",
             inputs=[
                 io.Model.Input("model", tooltip="The same FLUX.1 MODEL that made the inversion."),
                 Inversion.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),
@@ -29,7 +32,8 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
                                       "lipstick.'"),
                 io.Mask.Input("mask", optional=True, tooltip="Edit region, 1 = edit, 0 = keep (PASL Mask, "
                               "Mask Combine or a painted mask); any size, resized to the latent. Batch 1 or "
-                              "one per image. Absent: the whole image."),
+                              "one per image. Absent: the whole image. All zeros: the reconstruction. "
+                              "LoadImage's 64x64 empty placeholder is refused: paint the mask first."),
                 io.Int.Input("structure_steps", default=3, min=0, max=200, tooltip="T: steps of latent "
                              "fusion before value fusion starts (paper: 3 of 30)."),
                 io.Float.Input("guidance", default=2.0, min=0.0, max=100.0, step=0.1,

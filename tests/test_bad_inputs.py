@@ -1,0 +1,376 @@
+"""Bad inputs to the inversion and S2D-EC nodes (issue 8): each gives a ValueError that says how to fix it,
+or a documented adaptation that a test pins down. Node level: the V3 classes' `execute`, as ComfyUI calls
+them; at the end, a few through the real server, checking that the message reaches /history.
+
+Documented adaptations (also in the S2D-EC node's description):
+- The S2D-EC sampler has no LATENT input: it always edits the inversion's own latent, so its output has
+  the inversion's size and batch. A mask of any size is stretched to that latent (area average); a warning
+  is logged when the mask's aspect ratio differs by more than 5% (a mask made from another image).
+- Odd latent sizes (images whose sides are not multiples of 16 px) run through Flux's own
+  pad_to_patch_size; token masks average over real latent cells only (sculptor.masks.to_token_grid).
+- An all-zero mask logs a warning and returns the reconstruction (the solve with the source prompt).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+import torch
+from pack_access import pack_module
+
+
+@pytest.fixture(scope="module")
+def inv_node(pack):
+    return pack_module(pack, "nodes.inversion").FluxSculptorInversion
+
+
+@pytest.fixture(scope="module")
+def s2d_node(pack):
+    return pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler
+
+
+@pytest.fixture(scope="module")
+def small(tiny_flux, tiny_cond, tiny_latent):
+    """A small smooth tiny Flux, source/target prompts, a 16x16 latent (128 px image)."""
+    return tiny_flux(seed=0, depth=1, depth_single=2), tiny_cond(0), tiny_cond(1), tiny_latent(0)
+
+
+def invert(inv_node, model, latent, cond, steps=3, value_blocks=1, store="cpu"):
+    out = inv_node.execute(model=model, latent=latent, conditioning=cond, steps=steps, guidance=1.0,
+                           value_blocks=value_blocks, store=store).result
+    return out[0]
+
+
+def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec", path="inversion",
+         guidance=2.0):
+    out = s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
+                           guidance=guidance, fusion=fusion, source_path=path, mask=mask).result
+    return out[0]["samples"]
+
+
+@pytest.fixture(scope="module")
+def inversion(inv_node, small):
+    model, source, _, latent = small
+    return invert(inv_node, model, latent, source)
+
+
+def rel(a, b) -> float:
+    return float((a - b).norm() / b.norm())
+
+
+def tiny_sd15():
+    """A real (random, tiny) SD1.5-style MODEL from ComfyUI's own classes: UNet, not Flux."""
+    import comfy.model_patcher
+    import comfy.supported_models
+
+    cfg = {"use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True,
+           "legacy": False, "adm_in_channels": None, "in_channels": 4, "model_channels": 32,
+           "num_res_blocks": [1], "transformer_depth": [1], "channel_mult": [1],
+           "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 32,
+           "num_heads": 2, "transformer_depth_output": [1, 1], "use_temporal_attention": False,
+           "use_temporal_resblock": False}
+    config = comfy.supported_models.SD15(cfg)
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({}, device=torch.device("cpu"))
+    return comfy.model_patcher.ModelPatcher(model, torch.device("cpu"), torch.device("cpu"))
+
+
+def tiny_variant(kind: str):
+    """Real ComfyUI Flux variants, tiny: FLUX.1 Fill (96 input channels) or Chroma (a Flux subclass)."""
+    import comfy.model_patcher
+    import comfy.supported_models
+    from tiny_flux_pack.tiny_flux import tiny_flux_config
+
+    cfg = tiny_flux_config(depth=1, depth_single=2)
+    if kind == "fill":
+        config = comfy.supported_models.FluxInpaint({**cfg, "in_channels": 96})
+    else:
+        keep = ("in_channels", "out_channels", "context_in_dim", "hidden_size", "mlp_ratio", "num_heads",
+                "depth", "depth_single_blocks", "axes_dim", "theta", "patch_size", "qkv_bias")
+        chroma = {k: cfg[k] for k in keep} | {"image_model": "chroma", "in_dim": 16, "out_dim": 64,
+                                              "hidden_dim": 32, "n_layers": 1}
+        config = comfy.supported_models.Chroma(chroma)
+    config.set_inference_dtype(torch.float32, None)
+    model = config.get_model({}, device=torch.device("cpu"))
+    return comfy.model_patcher.ModelPatcher(model, torch.device("cpu"), torch.device("cpu"))
+
+
+def test_non_flux_model_is_refused_by_both_nodes(inv_node, s2d_node, small, inversion):
+    _, source, target, latent = small
+    sd15 = tiny_sd15()
+    with pytest.raises(ValueError, match="needs a FLUX.1 model .* got BaseModel. Connect the MODEL output"):
+        invert(inv_node, sd15, latent, source)
+    with pytest.raises(ValueError, match="needs a FLUX.1 model"):
+        edit(s2d_node, sd15, inversion, target)
+
+
+@pytest.mark.parametrize("kind, message", [("fill", "takes 96 input channels .*Fill"),
+                                           ("chroma", "Flux-derived model \\(Chroma\\).*FLUX.1-dev")])
+def test_unsupported_flux_variants_are_refused(inv_node, small, kind, message):
+    _, source, _, latent = small
+    with pytest.raises(ValueError, match=message):
+        invert(inv_node, tiny_variant(kind), latent, source)
+
+
+def test_kontext_reference_latents_are_refused(inv_node, s2d_node, small, inversion):
+    import node_helpers
+
+    model, source, target, latent = small
+    kontext = node_helpers.conditioning_set_values(source, {"reference_latents": [latent["samples"]]},
+                                                   append=True)
+    with pytest.raises(ValueError, match="reference latents \\(FLUX.1 Kontext\\).*use CLIPTextEncode"):
+        invert(inv_node, model, latent, kontext)
+    with pytest.raises(ValueError, match="reference latents"):
+        edit(s2d_node, model, inversion, kontext)
+
+
+def test_conditioning_from_another_text_encoder_is_refused(inv_node, small):
+    model, source, _, latent = small
+    cond, options = source[0]
+    sdxl_like = [[torch.randn(1, 8, 2048), dict(options)]]
+    no_pooled = [[cond, {k: v for k, v in options.items() if k != "pooled_output"}]]
+    nan = [[cond.clone().index_fill_(1, torch.tensor([0]), float("nan")), dict(options)]]
+    for bad, message in ((sdxl_like, "2048-dim text features but this Flux model takes 32.*DualCLIPLoader"),
+                         (no_pooled, "no clip_l pooled output.*DualCLIPLoader"),
+                         (nan, "NaN or inf.*re-encode the prompt"),
+                         ([], "conditioning is empty")):
+        with pytest.raises(ValueError, match=message):
+            invert(inv_node, model, latent, bad)
+
+
+def test_sampler_needs_the_inversions_model(s2d_node, small, inversion, tiny_flux):
+    model, _, target, _ = small
+    other = tiny_flux(seed=1, depth=1, depth_single=2)
+    with pytest.raises(ValueError, match="different MODEL.*same MODEL as the inversion"):
+        edit(s2d_node, other, inversion, target)
+    lora = model.clone()
+    key = next(iter(lora.model_state_dict()))
+    lora.add_patches({key: (torch.zeros_like(lora.model_state_dict()[key]),)}, 1.0)
+    with pytest.raises(ValueError, match="other patches/LoRAs"):
+        edit(s2d_node, lora, inversion, target)
+    out = edit(s2d_node, model.clone(), inversion, target)  # a plain clone is the same MODEL
+    assert out.shape == (1, 16, 16, 16)
+
+
+@pytest.mark.parametrize("case, message", [
+    ("sd_latent", "must be a Flux LATENT \\[B,16,h,w\\]; got shape \\[1, 4, 16, 16\\].*VAEEncode"),
+    ("nan", "NaN or inf.*re-encode"), ("inf", "NaN or inf"), ("empty", "all zeros.*VAEEncode"),
+    ("noise_mask", "noise_mask.*plain VAEEncode.*`mask` input"),
+])
+def test_bad_latents_are_refused(inv_node, small, case, message):
+    model, source, _, latent = small
+    samples = latent["samples"].clone()
+    bad = {"samples": samples}
+    if case == "sd_latent":
+        bad["samples"] = samples[:, :4]
+    elif case in ("nan", "inf"):
+        samples[0, 3, 5, 7] = float("nan") if case == "nan" else float("-inf")
+    elif case == "empty":
+        bad["samples"] = torch.zeros_like(samples)
+    else:
+        bad["noise_mask"] = torch.ones(1, 1, 128, 128)
+    with pytest.raises(ValueError, match=message):
+        invert(inv_node, model, bad, source)
+
+
+def test_settings_out_of_range(inv_node, s2d_node, small, inversion):
+    model, source, target, latent = small
+    with pytest.raises(ValueError, match="value_blocks must be between 1 and 2 \\(this model's single"):
+        invert(inv_node, model, latent, source, value_blocks=3)
+    with pytest.raises(ValueError, match="value_blocks must be between 1 and 2"):
+        invert(inv_node, model, latent, source, value_blocks=0)
+    with pytest.raises(ValueError, match="steps must be >= 2"):
+        invert(inv_node, model, latent, source, steps=1)
+    for T in (4, -1):
+        with pytest.raises(ValueError, match="structure_steps must be between 0 and the inversion's 3 steps"):
+            edit(s2d_node, model, inversion, target, T=T)
+
+
+def test_structure_steps_equal_to_steps_is_pure_latent_fusion(s2d_node, small, inversion):
+    """T == N is allowed: every step is fused (eq. 13), so a zero-outside mask keeps the source exactly."""
+    model, _, target, latent = small
+    mask = torch.zeros(1, 128, 128)
+    mask[:, :, :64] = 1.0
+    out = edit(s2d_node, model, inversion, target, mask=mask, T=3, fusion="s2d-ec")
+    clean = model.model.process_latent_out(inversion.clean)
+    assert torch.equal(out[..., 8:], clean[..., 8:])
+    assert not torch.allclose(out[..., :8], clean[..., :8])
+
+
+def test_masks_with_bad_values_or_batches_are_refused(inv_node, s2d_node, small, tiny_latent):
+    model, source, target, _ = small
+    pair = invert(inv_node, model, tiny_latent(5, batch=2), source)
+    nan = torch.rand(1, 64, 48)
+    nan[0, 0, 0] = float("nan")
+    inf = torch.rand(2, 32, 32)
+    inf[1, 5, 5] = float("inf")
+    for mask, message in ((nan, "NaN or inf"), (inf, "NaN or inf"),
+                          (torch.rand(3, 32, 32), "mask batch 3 does not match the latent batch 2; give one "
+                                                  "mask for all images or one per image")):
+        with pytest.raises(ValueError, match=message):
+            edit(s2d_node, model, pair, target, mask=mask)
+    single = invert(inv_node, model, tiny_latent(5), source)
+    with pytest.raises(ValueError, match="mask batch 2 does not match the latent batch 1"):
+        edit(s2d_node, model, single, target, mask=torch.rand(2, 32, 32))
+
+
+def test_mask_batches_one_and_per_image_work(inv_node, s2d_node, small, tiny_latent):
+    """Batch rule: a mask batch of 1 applies to every image; a batch of B gives each image its own mask."""
+    model, source, target, _ = small
+    pair = invert(inv_node, model, tiny_latent(5, batch=2), source)
+    left = torch.zeros(1, 32, 32)
+    left[..., :16] = 1.0
+    shared = edit(s2d_node, model, pair, target, mask=left, T=3, fusion="latent")
+    per_image = edit(s2d_node, model, pair, target, mask=torch.cat([left, 1 - left]), T=3, fusion="latent")
+    assert shared.shape == per_image.shape == (2, 16, 16, 16)
+    assert torch.equal(per_image[0], shared[0]) and not torch.equal(per_image[1], shared[1])
+
+
+def test_load_image_placeholder_mask_is_refused(s2d_node, small, inversion):
+    model, _, target, _ = small
+    for placeholder in (torch.zeros(1, 64, 64), torch.zeros(64, 64)):
+        with pytest.raises(ValueError, match="LoadImage's 64x64 empty placeholder.*Paint the region"):
+            edit(s2d_node, model, inversion, target, mask=placeholder)
+
+
+def test_mask_of_another_aspect_is_stretched_with_a_warning(s2d_node, small, inversion, caplog):
+    model, _, target, _ = small
+    wide = torch.zeros(1, 40, 120)
+    wide[..., :60] = 1.0
+    with caplog.at_level(logging.WARNING):
+        out = edit(s2d_node, model, inversion, target, mask=wide, T=3, fusion="latent")
+    assert "another aspect ratio" in caplog.text
+    square = torch.zeros(1, 128, 128)
+    square[..., :64] = 1.0
+    assert torch.equal(out, edit(s2d_node, model, inversion, target, mask=square, T=3, fusion="latent"))
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        edit(s2d_node, model, inversion, target, mask=torch.ones(1, 40, 120), T=3, fusion="latent")
+    assert "aspect" not in caplog.text  # a uniform mask means the same at any aspect
+
+
+def test_empty_mask_warns_and_returns_the_reconstruction(inv_node, s2d_node, small, caplog):
+    model, source, target, latent = small
+    inv = invert(inv_node, model, latent, source, steps=30, value_blocks=2)
+    with caplog.at_level(logging.WARNING):
+        out = edit(s2d_node, model, inv, target, mask=torch.zeros(1, 128, 128), T=3)
+    assert "mask is empty" in caplog.text
+    assert rel(out, latent["samples"]) <= 1e-3
+    same = edit(s2d_node, model, inv, source, mask=torch.zeros(1, 16, 16), T=3)
+    assert torch.equal(out, same)  # the target prompt (and edit guidance) play no part
+    edited = edit(s2d_node, model, inv, target, mask=None, fusion="none")
+    assert rel(edited, latent["samples"]) > 5 * rel(out, latent["samples"])
+
+
+def test_full_mask_equals_no_mask(s2d_node, small, inversion):
+    model, _, target, _ = small
+    full = edit(s2d_node, model, inversion, target, mask=torch.ones(1, 100, 100), T=1)
+    assert torch.equal(full, edit(s2d_node, model, inversion, target, mask=None, T=1))
+
+
+@pytest.mark.parametrize("h, w", [(15, 17), (9, 3)])
+def test_odd_latent_sizes_reconstruct_through_flux_padding(inv_node, s2d_node, small, tiny_latent, h, w):
+    model, source, _, _ = small
+    latent = tiny_latent(7, height=h, width=w)
+    inv = invert(inv_node, model, latent, source, steps=30, value_blocks=2)
+    mask = torch.zeros(1, 8 * h, 8 * w)
+    out = edit(s2d_node, model, inv, source, mask=None, fusion="none", guidance=1.0)
+    assert out.shape == (1, 16, h, w)
+    assert rel(out, latent["samples"]) <= 1e-3
+    assert edit(s2d_node, model, inv, source, mask=mask + 1, T=2).shape == (1, 16, h, w)
+
+
+def server_graph(**changes) -> dict:
+    """tiny model -> inversion -> S2D-EC (mask from a test LoadImage stand-in); `changes` replace nodes."""
+    graph = {
+        "model": {"class_type": "FluxSculptorTestTinyFlux",
+                  "inputs": {"seed": 0, "depth": 1, "depth_single": 2, "weight_scale": 0.25}},
+        "source": {"class_type": "FluxSculptorTestTinyConditioning", "inputs": {"seed": 0, "tokens": 8}},
+        "target": {"class_type": "FluxSculptorTestTinyConditioning", "inputs": {"seed": 1, "tokens": 8}},
+        "latent": {"class_type": "FluxSculptorTestTinyLatent",
+                   "inputs": {"seed": 0, "height": 16, "width": 16}},
+        "image": {"class_type": "FluxSculptorTestTinyImage",
+                  "inputs": {"seed": 0, "height": 128, "width": 128, "painted": True}},
+        "inv": {"class_type": "FluxSculptorInversion",
+                "inputs": {"model": ["model", 0], "latent": ["latent", 0], "conditioning": ["source", 0],
+                           "steps": 3, "guidance": 1.0, "value_blocks": 1, "store": "cpu"}},
+        "edit": {"class_type": "FluxSculptorS2DECSampler",
+                 "inputs": {"model": ["model", 0], "inversion": ["inv", 0], "conditioning": ["target", 0],
+                            "mask": ["image", 1], "structure_steps": 1, "guidance": 2.0, "fusion": "s2d-ec",
+                            "source_path": "inversion"}},
+        "stats": {"class_type": "FluxSculptorTestLatentStats", "inputs": {"latent": ["edit", 0]}},
+    }
+    for name, node in changes.items():
+        graph[name] = node
+    return graph
+
+
+def with_defaults(server, graph: dict) -> dict:
+    """Fill required widget inputs a graph leaves out with their /object_info defaults (inputs added
+    to our nodes later keep these graphs valid)."""
+    info = server.object_info()
+    for node in graph.values():
+        for name, spec in info[node["class_type"]]["input"].get("required", {}).items():
+            if name not in node["inputs"] and len(spec) > 1 and "default" in spec[1]:
+                node["inputs"][name] = spec[1]["default"]
+    return graph
+
+
+def execution_error(server, graph: dict) -> dict:
+    entry = server.wait(server.queue(with_defaults(server, graph)))
+    assert entry["status"]["status_str"] == "error", entry["status"]
+    errors = [m[1] for m in entry["status"]["messages"] if m[0] == "execution_error"]
+    assert len(errors) == 1
+    return errors[0]
+
+
+def load_image_without_alpha(server) -> dict:
+    """The real LoadImage on an RGB png: its MASK is the 64x64 all-zero placeholder."""
+    import numpy as np
+    from PIL import Image
+
+    Image.fromarray(np.full((128, 128, 3), 127, np.uint8)).save(server.workdir / "input" / "no_alpha.png")
+    return {"class_type": "LoadImage", "inputs": {"image": "no_alpha.png"}}
+
+
+SERVER_CASES = {
+    "sd_latent": ({"latent": {"class_type": "EmptyLatentImage",
+                              "inputs": {"width": 128, "height": 128, "batch_size": 1}}},
+                  "FluxSculptorInversion", "must be a Flux LATENT [B,16,h,w]"),
+    "empty_latent": ({"latent": {"class_type": "EmptySD3LatentImage",
+                                 "inputs": {"width": 128, "height": 128, "batch_size": 1}}},
+                     "FluxSculptorInversion", "all zeros (an empty latent?)"),
+    "kontext": ({"ref": {"class_type": "ReferenceLatent",
+                         "inputs": {"conditioning": ["source", 0], "latent": ["latent", 0]}},
+                 "inv": "source->ref"}, "FluxSculptorInversion", "reference latents (FLUX.1 Kontext)"),
+    "other_model": ({"model2": {"class_type": "FluxSculptorTestTinyFlux",
+                                "inputs": {"seed": 1, "depth": 1, "depth_single": 2, "weight_scale": 0.25}},
+                     "edit": "model->model2"}, "FluxSculptorS2DECSampler", "same MODEL as the inversion"),
+    "value_blocks": ({"inv": "value_blocks=5"}, "FluxSculptorInversion",
+                     "value_blocks must be between 1 and 2"),
+    "placeholder": ({"image": "load_image"}, "FluxSculptorS2DECSampler",
+                    "LoadImage's 64x64 empty placeholder"),
+}
+
+
+@pytest.mark.server
+@pytest.mark.parametrize("case", sorted(SERVER_CASES))
+def test_errors_reach_the_user_through_the_server(server, case):
+    changes, node_type, message = SERVER_CASES[case]
+    graph = server_graph()
+    for name, change in changes.items():
+        if change == "load_image":
+            graph[name] = load_image_without_alpha(server)
+        elif change == "source->ref":
+            graph[name]["inputs"]["conditioning"] = ["ref", 0]
+        elif change == "model->model2":
+            graph[name]["inputs"]["model"] = ["model2", 0]
+        elif change == "value_blocks=5":
+            graph[name]["inputs"]["value_blocks"] = 5
+        else:
+            graph[name] = change
+    error = execution_error(server, graph)
+    assert error["node_type"] == node_type
+    assert error["exception_type"].endswith("ValueError")
+    assert message in error["exception_message"]

@@ -1,0 +1,266 @@
+"""Hook hygiene (issue 8): the input MODEL is never changed, whatever happens to a run.
+
+After a success, after input errors and after a Cancel in the middle of inversion or editing: the MODEL's
+model_options and object_patches are unchanged, none of our overrides or block patches remain, the
+model_sampling the MODEL reports is the original one, and a plain KSampler run on it gives bitwise the
+same result as before. Stored values are freed when the inversion output is released. Patches that other
+packs installed on the MODEL first are chained and called during inversion and editing, and stay in place.
+"""
+
+from __future__ import annotations
+
+import copy
+import gc
+import weakref
+from dataclasses import dataclass, fields, is_dataclass
+
+import pytest
+import torch
+
+from pack_access import pack_module
+
+
+@pytest.fixture(scope="module")
+def inv_node(pack):
+    return pack_module(pack, "nodes.inversion").FluxSculptorInversion
+
+
+@pytest.fixture(scope="module")
+def s2d_node(pack):
+    return pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler
+
+
+@pytest.fixture(scope="module")
+def conds(tiny_cond, tiny_latent):
+    return tiny_cond(0), tiny_cond(1), tiny_latent(0)
+
+
+def invert(inv_node, model, latent, cond, steps=4, value_blocks=2):
+    return inv_node.execute(model=model, latent=latent, conditioning=cond, steps=steps, guidance=1.0,
+                            value_blocks=value_blocks, store="cpu").result[0]
+
+
+def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec"):
+    return s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
+                            guidance=2.0, fusion=fusion, source_path="inversion", mask=mask).result[0]["samples"]
+
+
+def half_mask() -> torch.Tensor:
+    mask = torch.zeros(1, 128, 128)
+    mask[..., :64] = 1.0
+    return mask
+
+
+def ksampler(model, latent: dict, cond: list) -> torch.Tensor:
+    """A plain KSampler run (euler/simple, 4 steps, fixed seed) on MODEL."""
+    import comfy.sample
+
+    noise = comfy.sample.prepare_noise(latent["samples"], 42)
+    return comfy.sample.sample(model, noise, 4, 1.0, "euler", "simple", cond, cond, latent["samples"],
+                               denoise=1.0, disable_pbar=True, seed=42)
+
+
+@dataclass
+class Snapshot:
+    options: dict
+    object_patches: dict
+    patches_uuid: object
+    model_sampling: object
+    sampled: torch.Tensor
+
+
+def snapshot(model, latent: dict, cond: list) -> Snapshot:
+    return Snapshot(copy.deepcopy(model.model_options), dict(model.object_patches), model.patches_uuid,
+                    model.get_model_object("model_sampling"), ksampler(model, latent, cond))
+
+
+def assert_untouched(model, before: Snapshot, latent: dict, cond: list) -> None:
+    assert model.model_options == before.options
+    assert model.object_patches == before.object_patches
+    assert model.patches_uuid == before.patches_uuid
+    assert model.get_model_object("model_sampling") is before.model_sampling
+    sampled = ksampler(model, latent, cond)
+    assert torch.equal(sampled, before.sampled)
+    assert type(model.model.model_sampling) is type(before.model_sampling)  # object patches undone
+
+
+def no_sculptor_hooks(model) -> bool:
+    options = model.model_options.get("transformer_options", {})
+    return "optimized_attention_override" not in options and not options.get("patches_replace")
+
+
+@pytest.fixture
+def model(tiny_flux):
+    return tiny_flux(seed=0, depth=1, depth_single=2)
+
+
+def test_success_leaves_the_model_untouched(inv_node, s2d_node, model, conds):
+    source, target, latent = conds
+    before = snapshot(model, latent, source)
+    inv = invert(inv_node, model, latent, source)
+    edit(s2d_node, model, inv, target, half_mask(), T=1)
+    assert no_sculptor_hooks(model)
+    assert_untouched(model, before, latent, source)
+
+
+def test_input_errors_leave_the_model_untouched(inv_node, s2d_node, model, conds, tiny_flux):
+    import node_helpers
+
+    source, target, latent = conds
+    before = snapshot(model, latent, source)
+    inv = invert(inv_node, model, latent, source)
+    kontext = node_helpers.conditioning_set_values(source, {"reference_latents": [latent["samples"]]})
+    failing = [
+        lambda: invert(inv_node, model, latent, kontext),
+        lambda: invert(inv_node, model, {"samples": latent["samples"][:, :4]}, source),
+        lambda: invert(inv_node, model, {**latent, "noise_mask": torch.ones(1, 1, 8, 8)}, source),
+        lambda: invert(inv_node, model, latent, source, value_blocks=5),
+        lambda: invert(inv_node, model, latent, source, steps=1),
+        lambda: invert(inv_node, model, latent, [[torch.randn(1, 8, 768), source[0][1]]]),
+        lambda: edit(s2d_node, model, inv, target, T=9),
+        lambda: edit(s2d_node, model, inv, target, mask=torch.zeros(1, 64, 64)),
+        lambda: edit(s2d_node, model, inv, target, mask=torch.full((1, 8, 8), float("nan"))),
+        lambda: edit(s2d_node, model, inv, target, mask=torch.ones(3, 8, 8)),
+        lambda: edit(s2d_node, model, inv, kontext),
+        lambda: edit(s2d_node, tiny_flux(seed=1, depth=1, depth_single=2), inv, target),
+    ]
+    for run in failing:
+        with pytest.raises(ValueError):
+            run()
+        assert no_sculptor_hooks(model)
+    assert_untouched(model, before, latent, source)
+
+
+def cancel_at_step(step: int):
+    """A progress hook that presses Cancel when the bar reaches `step` (as the UI's Cancel does)."""
+    import comfy.model_management
+
+    seen: list[int] = []
+
+    def hook(value, total, preview, node_id=None):
+        seen.append(value)
+        if value == step:
+            comfy.model_management.interrupt_current_processing(True)
+
+    return hook, seen
+
+
+def run_cancelled(step: int, run) -> list[int]:
+    import comfy.model_management
+    import comfy.utils
+
+    hook, seen = cancel_at_step(step)
+    old = comfy.utils.PROGRESS_BAR_HOOK
+    comfy.utils.set_progress_bar_global_hook(hook)
+    try:
+        with pytest.raises(comfy.model_management.InterruptProcessingException):
+            run()
+    finally:
+        comfy.utils.set_progress_bar_global_hook(old)
+        comfy.model_management.interrupt_current_processing(False)
+    return seen
+
+
+def test_cancel_in_inversion_and_in_editing_leaves_nothing_behind(inv_node, s2d_node, model, conds):
+    source, target, latent = conds
+    before = snapshot(model, latent, source)
+    seen = run_cancelled(2, lambda: invert(inv_node, model, latent, source, steps=6))
+    assert seen[-1] == 2  # stopped in the middle, not at the end
+    assert no_sculptor_hooks(model)
+    assert_untouched(model, before, latent, source)
+
+    inv = invert(inv_node, model, latent, source, steps=6)
+    reference = edit(s2d_node, model, inv, target, half_mask(), T=2)
+    seen = run_cancelled(3, lambda: edit(s2d_node, model, inv, target, half_mask(), T=2))
+    assert seen[-1] == 3
+    assert no_sculptor_hooks(model)
+    assert_untouched(model, before, latent, source)
+    again = edit(s2d_node, model, inv, target, half_mask(), T=2)  # the cancelled run left no state
+    assert torch.equal(again, reference)
+
+
+def tensors_in(obj, found: dict[int, torch.Tensor], depth: int = 0) -> dict[int, torch.Tensor]:
+    """Every tensor reachable from obj through attributes, dataclass fields, dicts, lists and tuples."""
+    if depth > 6:
+        return found
+    if isinstance(obj, torch.Tensor):
+        found[id(obj)] = obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            tensors_in(value, found, depth + 1)
+    elif isinstance(obj, (list, tuple, set, frozenset)):
+        for value in obj:
+            tensors_in(value, found, depth + 1)
+    elif is_dataclass(obj):
+        for f in fields(obj):
+            tensors_in(getattr(obj, f.name), found, depth + 1)
+    elif hasattr(obj, "__dict__") and "sculptor" in type(obj).__module__:  # the pack's own objects
+        tensors_in(vars(obj), found, depth + 1)
+    return found
+
+
+def test_stored_values_are_freed_when_the_inversion_is_released(inv_node, s2d_node, model, conds):
+    source, target, latent = conds
+    inputs = set(tensors_in([source, target, latent], {}))
+    output = inv_node.execute(model=model, latent=latent, conditioning=source, steps=4, guidance=1.0,
+                              value_blocks=2, store="cpu")
+    inv = output.result[0]
+    edit(s2d_node, model, inv, target, half_mask(), T=1)
+    edit(s2d_node, model, inv, target, None, fusion="value")
+    owned = [t for key, t in tensors_in(inv, {}).items() if key not in inputs]
+    stored = sum(t.numel() * t.element_size() for t in owned)
+    assert stored >= inv.store.nbytes > 0  # the recorded values are among the tensors followed
+    refs = [weakref.ref(t) for t in owned]
+    del owned, inv, output
+    gc.collect()
+    alive = [r for r in refs if r() is not None]
+    assert not alive, f"{len(alive)} of {len(refs)} inversion tensors outlive the inversion output"
+
+
+def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, model, conds):
+    """An attention override and block patches installed by another pack before ours: called in every
+    model call of inversion and editing (identity patches here, so results must not change), and still
+    installed afterwards."""
+    source, target, latent = conds
+    plain_inv = invert(inv_node, model, latent, source)
+    plain_edit = edit(s2d_node, model, plain_inv, target, half_mask(), T=1)
+    calls = {"override": 0, "single": 0, "double": 0}
+
+    def other_override(func, *args, **kwargs):
+        calls["override"] += 1
+        return func(*args, **kwargs)
+
+    def other_single(args, extra):
+        calls["single"] += 1
+        return extra["original_block"](args)
+
+    def other_double(args, extra):
+        calls["double"] += 1
+        return extra["original_block"](args)
+
+    patched = model.clone()
+    patched.model_options.setdefault("transformer_options", {})["optimized_attention_override"] = other_override
+    patched.set_model_patch_replace(other_single, "dit", "single_block", 1)
+    patched.set_model_patch_replace(other_double, "dit", "double_block", 0)
+    before = snapshot(patched, latent, source)
+    calls.update(override=0, single=0, double=0)
+    counts = {}
+    for phase, run in (("inversion", lambda: invert(inv_node, patched, latent, source)),
+                       ("edit", lambda: edit(s2d_node, patched, inv, target, half_mask(), T=1))):
+        result = run()
+        counts[phase] = dict(calls)
+        model_calls = calls["double"]
+        assert model_calls > 0 and calls["single"] == model_calls, (phase, calls)
+        assert calls["override"] == 3 * model_calls, (phase, calls)  # 1 double + 2 single attentions
+        calls.update(override=0, single=0, double=0)
+        if phase == "inversion":
+            inv = result
+            assert all(torch.equal(a, b) for a, b in zip(inv.latents, plain_inv.latents))
+        else:
+            assert torch.equal(result, plain_edit)
+    assert counts["inversion"]["double"] >= 8 and counts["edit"]["double"] >= 8  # 2 calls per step
+    options = patched.model_options["transformer_options"]
+    assert options["optimized_attention_override"] is other_override
+    assert options["patches_replace"]["dit"] == {("single_block", 1): other_single,
+                                                 ("double_block", 0): other_double}
+    assert_untouched(patched, before, latent, source)
