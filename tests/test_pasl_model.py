@@ -128,3 +128,18 @@ def test_load_errors_say_what_to_do(model: PASL, tmp_path: Path) -> None:
         load_pasl(other)
     with pytest.raises(ValueError, match="trained with text encoder 'minilm', not 'clip-l'"):
         load_pasl(good, encoder="clip-l")
+
+
+def test_text_noise_has_the_requested_norm_and_templates_keep_regions() -> None:
+    from scripts.train_pasl import TEMPLATES, noisy_text, template_prompts
+    from sculptor.regions import REGIONS, TRAIN_PROMPTS
+
+    g = torch.Generator().manual_seed(0)
+    text = torch.nn.functional.normalize(torch.randn(4000, 384), dim=-1)
+    noise = noisy_text(3.0 * text, 0.4, g) - text
+    assert float(noise.norm(dim=-1).mean()) == pytest.approx(0.4, rel=0.05)
+    assert torch.allclose(noisy_text(text, 0.0, g), text, atol=1e-6)
+    expanded = template_prompts()
+    for r in REGIONS:
+        assert len(expanded[r]) == len(TEMPLATES) * len(TRAIN_PROMPTS[r])
+        assert set(TRAIN_PROMPTS[r]) <= set(expanded[r])
