@@ -1,0 +1,372 @@
+"""Builds the bundled example workflows (workflows/*.json, ComfyUI UI format) from a REAL server's schemas.
+
+    python scripts/build_workflows.py                      # starts the pinned ComfyUI headless, then stops it
+    python scripts/build_workflows.py --url http://127.0.0.1:8188   # or read a running server's /object_info
+    python scripts/build_workflows.py --thumbnails         # after tests/test_browser.py: screenshots -> .jpg
+
+Re-run it whenever a node's schema changes: widget order and values come from /object_info, every value
+is checked against it, and a node missing from the server fails the build naming the node. Only ComfyUI
+core nodes and Flux-Sculptor's are used; FLUX.1-dev is loaded the standard way (UNETLoader,
+DualCLIPLoader type flux, VAELoader). Thumbnails (.jpg) come from tests/test_browser.py's screenshots of
+the real frontend (tests/output/browser/<name>.png); the main one is also copied to docs/ for the README.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.request
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from PIL import Image  # noqa: E402
+from workflow_graph import Graph, Node, dumps  # noqa: E402
+
+PACK_DIR = Path(__file__).resolve().parent.parent
+OUT_DIR = PACK_DIR / "workflows"
+SHOTS_DIR = PACK_DIR / "tests" / "output" / "browser"
+DOCS_DIR = PACK_DIR / "docs"
+MAIN_WORKFLOW = "text_edit_pasl"
+CANVAS_BOX = (60, 125, 1920, 980)  # canvas of a 1920x1080 screenshot, without side bar, run button, zoom bar
+THUMB_SIZE = (640, 480)  # 4:3, as the frontend's template cards
+IMAGE = "portrait.png"
+SOURCE = "a woman."
+MODELS_NOTE = (
+    "Models (standard FLUX.1-dev files):\n"
+    "- models/diffusion_models/flux1-dev.safetensors\n"
+    "- models/text_encoders/clip_l.safetensors and t5xxl_fp16.safetensors\n"
+    "- models/vae/ae.safetensors\n"
+    "About 24 GB of VRAM at 1024x1024; keep Inversion.store = cpu to hold the recorded values in RAM.\n\n"
+)
+SHARED_NOTE = (
+    "The SOURCE prompt describes the photo as it is (keep it short, e.g. 'a woman.'); the TARGET prompt is "
+    "the same sentence with the change. Inversion and sampler must get the same MODEL. structure_steps (T) "
+    "trades layout change (higher) against faithfulness (lower); guidance 1.0 for inversion, about 2 for "
+    "the edit, as in the paper."
+)
+
+
+def flux_loaders(g: Graph, x: float, y: float) -> tuple[Node, Node, Node]:
+    unet = g.add("UNETLoader", (x, y), unet_name="flux1-dev.safetensors", weight_dtype="default")
+    clip = g.add(
+        "DualCLIPLoader",
+        (x, y + 130),
+        clip_name1="clip_l.safetensors",
+        clip_name2="t5xxl_fp16.safetensors",
+        type="flux",
+    )
+    vae = g.add("VAELoader", (x, y + 320), vae_name="ae.safetensors")
+    g.group("FLUX.1-dev", (x - 20, y - 80, 360, 470))
+    return unet, clip, vae
+
+
+def source_image(
+    g: Graph, vae: Node, x: float, y: float, title: str = "Load Image (your portrait)"
+) -> tuple[Node, Node]:
+    image = g.add("LoadImage", (x, y), title, image=IMAGE)
+    encode = g.add("VAEEncode", (x, y + 470), width=200)
+    g.link(image, "IMAGE", encode, "pixels")
+    g.link(vae, "VAE", encode, "vae")
+    return image, encode
+
+
+def text(g: Graph, clip: Node, prompt: str, pos: tuple[float, float], title: str) -> Node:
+    node = g.add("CLIPTextEncode", pos, title, width=380, text=prompt)
+    g.link(clip, "CLIP", node, "clip")
+    return node
+
+
+def inversion(g: Graph, unet: Node, latent: Node, cond: Node, pos: tuple[float, float]) -> Node:
+    node = g.add("FluxSculptorInversion", pos, width=340)
+    g.link(unet, "MODEL", node, "model")
+    g.link(latent, "LATENT", node, "latent")
+    g.link(cond, "CONDITIONING", node, "conditioning")
+    return node
+
+
+def sampler(
+    g: Graph,
+    unet: Node,
+    inv: Node,
+    cond: Node,
+    mask: tuple[Node, int | str] | None,
+    pos: tuple[float, float],
+    title: str | None = None,
+    **values,
+) -> Node:
+    node = g.add("FluxSculptorS2DECSampler", pos, title, width=340, **values)
+    g.link(unet, "MODEL", node, "model")
+    g.link(inv, "inversion", node, "inversion")
+    g.link(cond, "CONDITIONING", node, "conditioning")
+    if mask is not None:
+        g.link(mask[0], mask[1], node, "mask")
+    return node
+
+
+def decode_save(
+    g: Graph, latent: Node, vae: Node, pos: tuple[float, float], prefix: str, title: str = "Save Image"
+) -> Node:
+    decode = g.add("VAEDecode", pos, width=200)
+    g.link(latent, "latent", decode, "samples")
+    g.link(vae, "VAE", decode, "vae")
+    save = g.add("SaveImage", (pos[0], pos[1] + 90), title, width=340, filename_prefix=prefix)
+    g.link(decode, "IMAGE", save, "images")
+    return save
+
+
+def mask_preview(g: Graph, mask: Node, output: int | str, pos: tuple[float, float], title: str) -> Node:
+    to_image = g.add("MaskToImage", pos, width=200)
+    g.link(mask, output, to_image, "mask")
+    preview = g.add("PreviewImage", (pos[0], pos[1] + 70), title, width=300)
+    g.link(to_image, "IMAGE", preview, "images")
+    return preview
+
+
+def pasl(g: Graph, image: Node, prompt: str, pos: tuple[float, float], title: str | None = None) -> Node:
+    node = g.add("FluxSculptorPASLMask", pos, title, width=340, prompt=prompt)
+    g.link(image, "IMAGE", node, "image")
+    return node
+
+
+def text_edit_pasl(g: Graph) -> None:
+    unet, clip, vae = flux_loaders(g, 0, 60)
+    image, encode = source_image(g, vae, 400, 60)
+    src = text(g, clip, SOURCE, (760, 60), "Source prompt (the photo as it is)")
+    tgt = text(g, clip, "a woman with red lipstick.", (760, 300), "Target prompt (the edit)")
+    region = pasl(g, image, "lips", (760, 540), "PASL Mask (where to edit)")
+    inv = inversion(g, unet, encode, src, (1180, 60))
+    edit = sampler(g, unet, inv, tgt, (region, "mask"), (1180, 420))
+    decode_save(g, edit, vae, (1560, 60), "flux-sculptor/red_lipstick", "Edited portrait")
+    mask_preview(g, region, "mask", (1560, 500), "Edit region (PASL)")
+    g.note(
+        MODELS_NOTE + "Text-driven edit. Change: the image in Load Image; the target prompt; the PASL "
+        "prompt (the region to edit, e.g. 'lips', 'hair', 'eyebrows'). " + SHARED_NOTE,
+        (0, 560),
+        (360, 420),
+    )
+
+
+def painted_mask_edit(g: Graph) -> None:
+    unet, clip, vae = flux_loaders(g, 0, 60)
+    image, encode = source_image(g, vae, 400, 60, "Load Image (paint the region in the Mask Editor)")
+    src = text(g, clip, SOURCE, (760, 60), "Source prompt (the photo as it is)")
+    tgt = text(g, clip, "a woman with silver earrings.", (760, 300), "Target prompt (the edit)")
+    region = g.add(
+        "FluxSculptorMaskCombine",
+        (760, 540),
+        "Mask Combine (clean up the painting)",
+        width=340,
+        mode="union",
+        grow=16,
+        feather=12,
+    )
+    g.link(image, "MASK", region, "mask_a")
+    inv = inversion(g, unet, encode, src, (1180, 60))
+    edit = sampler(g, unet, inv, tgt, (region, "mask"), (1180, 420))
+    decode_save(g, edit, vae, (1560, 60), "flux-sculptor/painted_edit", "Edited portrait")
+    mask_preview(g, region, "mask", (1560, 500), "Edit region (painted, grown, feathered)")
+    g.note(
+        MODELS_NOTE + "Hand-painted region: right-click the image in Load Image > Open in MaskEditor, paint "
+        "roughly over the area to change (e.g. the ears), Save. Mask Combine grows the painting by 16 px "
+        "and feathers it by 12 px; raise them for rough strokes. Without a painting the run stops and "
+        "says so. " + SHARED_NOTE,
+        (0, 560),
+        (360, 460),
+    )
+
+
+def multi_attribute_edit(g: Graph) -> None:
+    unet, clip, vae = flux_loaders(g, 0, 60)
+    image, encode = source_image(g, vae, 400, 60, "Load Image (optional: paint extra areas)")
+    src = text(g, clip, SOURCE, (760, 60), "Source prompt (the photo as it is)")
+    tgt = text(
+        g,
+        clip,
+        "a woman with red lipstick, blonde hair and thick eyebrows.",
+        (760, 300),
+        "Target prompt (all changes in one sentence)",
+    )
+    region = pasl(g, image, "lips\nhair\neyebrows", (760, 540), "PASL Mask (one sub-prompt per line)")
+    combined = g.add(
+        "FluxSculptorMaskCombine",
+        (760, 800),
+        "Mask Combine (PASL + optional painting)",
+        width=340,
+        mode="union",
+        grow=4,
+        feather=4,
+    )
+    g.link(region, "mask", combined, "mask_a")
+    g.link(image, "MASK", combined, "mask_b")
+    inv = inversion(g, unet, encode, src, (1180, 60))
+    edit = sampler(g, unet, inv, tgt, (combined, "mask"), (1180, 420))
+    decode_save(g, edit, vae, (1560, 60), "flux-sculptor/multi_attribute", "Edited portrait")
+    mask_preview(g, region, 1, (1560, 500), "One mask per sub-prompt")
+    mask_preview(g, combined, "mask", (1560, 840), "Edit region (union)")
+    g.note(
+        MODELS_NOTE + "Several attributes in one pass: the PASL prompt holds one sub-prompt per line (or "
+        "separated by ';'); its mask is their union. Name every change in the target prompt. Paint in "
+        "the Mask Editor to add areas PASL misses (an unpainted image is ignored by the union). "
+        + SHARED_NOTE,
+        (0, 560),
+        (360, 460),
+    )
+
+
+EDITS = (
+    ("a woman with red lipstick.", "lips", "red_lipstick"),
+    ("a woman with blonde hair.", "hair", "blonde_hair"),
+    ("a woman with thick eyebrows.", "eyebrows", "thick_eyebrows"),
+)
+
+
+def several_edits_one_inversion(g: Graph) -> None:
+    unet, clip, vae = flux_loaders(g, 0, 60)
+    image, encode = source_image(g, vae, 400, 60)
+    src = text(g, clip, SOURCE, (400, 640), "Source prompt (the photo as it is)")
+    inv = inversion(g, unet, encode, src, (400, 880))
+    for i, (target, region_prompt, name) in enumerate(EDITS):
+        x = 840 + 420 * i
+        tgt = text(g, clip, target, (x, 60), f"Target prompt {i + 1}")
+        region = pasl(g, image, region_prompt, (x, 300), f"PASL Mask {i + 1}")
+        edit = sampler(g, unet, inv, tgt, (region, "mask"), (x, 560), f"S2D-EC edit {i + 1}")
+        decode_save(g, edit, vae, (x, 880), f"flux-sculptor/{name}", f"Edit {i + 1}")
+    g.note(
+        MODELS_NOTE + "One inversion feeds several edits: the inversion runs once and every S2D-EC sampler "
+        "reuses it, so each extra edit costs one sampling pass. Change each column's target prompt and "
+        "PASL prompt; add columns by copying one (Ctrl+C, Ctrl+Shift+V keeps the links). " + SHARED_NOTE,
+        (0, 560),
+        (360, 460),
+    )
+
+
+def fusion_ablation(g: Graph) -> None:
+    unet, clip, vae = flux_loaders(g, 0, 60)
+    image, encode = source_image(g, vae, 400, 60)
+    src = text(g, clip, SOURCE, (400, 640), "Source prompt (the photo as it is)")
+    tgt = text(g, clip, "a woman with red lipstick.", (400, 880), "Target prompt (the edit)")
+    region = pasl(g, image, "lips", (400, 1120), "PASL Mask")
+    inv = inversion(g, unet, encode, src, (840, 60))
+    for i, fusion in enumerate(("none", "latent", "value", "s2d-ec")):
+        x = 840 + 380 * i
+        edit = sampler(g, unet, inv, tgt, (region, "mask"), (x, 420), f"fusion: {fusion}", fusion=fusion)
+        decode_save(
+            g, edit, vae, (x, 740), f"flux-sculptor/ablation_{fusion.replace('-', '')}", f"fusion: {fusion}"
+        )
+    g.note(
+        MODELS_NOTE + "Ablation of the paper's fusion strategies on one edit, side by side: none (plain "
+        "inversion + edit), latent (structure-stage latent fusion only), value (detail-stage value "
+        "fusion only), s2d-ec (both: the paper's method). Only the fusion input differs; change the "
+        "target and PASL prompts together to try another edit. " + SHARED_NOTE,
+        (0, 560),
+        (360, 460),
+    )
+
+
+WORKFLOWS: dict[str, Callable[[Graph], None]] = {
+    "text_edit_pasl": text_edit_pasl,
+    "painted_mask_edit": painted_mask_edit,
+    "multi_attribute_edit": multi_attribute_edit,
+    "several_edits_one_inversion": several_edits_one_inversion,
+    "fusion_ablation": fusion_ablation,
+}
+
+
+def build(object_info: dict, only: list[str] | None = None) -> dict[str, dict]:
+    """name -> UI-format workflow, built and validated against `object_info` (all, or just `only`)."""
+    built = {}
+    for name, define in WORKFLOWS.items():
+        if only and name not in only:
+            continue
+        graph = Graph(object_info)
+        define(graph)
+        built[name] = graph.to_json(name)
+    return built
+
+
+def fetch_object_info(url: str) -> dict:
+    with urllib.request.urlopen(url.rstrip("/") + "/object_info", timeout=120) as resp:
+        return json.loads(resp.read())
+
+
+def object_info_from_fresh_server() -> dict:
+    """Start the harness's real ComfyUI (pinned or FLUX_SCULPTOR_COMFYUI) with the pack; read /object_info."""
+    sys.path.insert(0, str(PACK_DIR / "tests"))
+    from comfy_home import comfyui_dir
+    from comfy_server import ComfyServer
+
+    with tempfile.TemporaryDirectory() as workdir:
+        server = ComfyServer(comfyui_dir(), {"flux-sculptor": PACK_DIR}, Path(workdir))
+        try:
+            return server.object_info()
+        finally:
+            server.stop()
+
+
+def graph_crop(canvas: Image.Image, margin: int = 24) -> Image.Image:
+    """The part of a canvas screenshot that holds nodes (clearly not background), padded to 4:3."""
+    from PIL import ImageChops
+
+    background = canvas.getpixel((canvas.width - 2, canvas.height - 2))
+    diff = ImageChops.difference(canvas, Image.new("RGB", canvas.size, background)).convert("L")
+    box = diff.point(lambda v: 255 if v > 48 else 0).getbbox() or (0, 0, canvas.width, canvas.height)
+    left, top = max(box[0] - margin, 0), max(box[1] - margin, 0)
+    right, bottom = min(box[2] + margin, canvas.width), min(box[3] + margin, canvas.height)
+    width, height = right - left, bottom - top
+    target = THUMB_SIZE[0] / THUMB_SIZE[1]
+    if width / height < target:
+        width = round(height * target)
+    else:
+        height = round(width / target)
+    framed = Image.new("RGB", (width, height), background)
+    framed.paste(
+        canvas.crop((left, top, right, bottom)),
+        ((width - (right - left)) // 2, (height - (bottom - top)) // 2),
+    )
+    return framed
+
+
+def make_thumbnails(shots: Path, out: Path, docs: Path) -> None:
+    """Screenshots <shots>/<name>.png -> <out>/<name>.jpg (the graph, 640x480), docs/workflow_<main>.png."""
+    for name in WORKFLOWS:
+        shot = shots / f"{name}.png"
+        if not shot.is_file():
+            raise SystemExit(f"{shot} is missing: run `bash scripts/test.sh tests/test_browser.py` first")
+        with Image.open(shot) as img:
+            graph = graph_crop(img.convert("RGB").crop(CANVAS_BOX))
+            graph.resize(THUMB_SIZE, Image.LANCZOS).save(out / f"{name}.jpg", quality=85)
+            if name == MAIN_WORKFLOW:
+                docs.mkdir(parents=True, exist_ok=True)
+                img.convert("RGB").save(docs / f"workflow_{name}.png", optimize=True)
+        print(f"wrote {out / (name + '.jpg')}")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--url", help="a running ComfyUI with the pack loaded (default: start one)")
+    parser.add_argument("--out", type=Path, default=OUT_DIR, help="output folder (default: workflows/)")
+    parser.add_argument("--only", action="append", choices=list(WORKFLOWS), help="build just these workflows")
+    parser.add_argument(
+        "--thumbnails",
+        action="store_true",
+        help=f"only turn the browser test's screenshots ({SHOTS_DIR}) into thumbnails",
+    )
+    args = parser.parse_args(argv)
+    args.out.mkdir(parents=True, exist_ok=True)
+    if args.thumbnails:
+        make_thumbnails(SHOTS_DIR, args.out, DOCS_DIR)
+        return 0
+    info = fetch_object_info(args.url) if args.url else object_info_from_fresh_server()
+    workflows = build(info, args.only)
+    for name, workflow in workflows.items():
+        path = args.out / f"{name}.json"
+        path.write_text(dumps(workflow))
+        print(f"wrote {path} ({len(workflow['nodes'])} nodes, {len(workflow['links'])} links)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
