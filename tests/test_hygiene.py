@@ -16,7 +16,6 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import pytest
 import torch
-
 from pack_access import pack_module
 
 
@@ -41,8 +40,9 @@ def invert(inv_node, model, latent, cond, steps=4, value_blocks=2):
 
 
 def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec"):
-    return s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
-                            guidance=2.0, fusion=fusion, source_path="inversion", mask=mask).result[0]["samples"]
+    out = s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
+                           guidance=2.0, fusion=fusion, source_path="inversion", mask=mask)
+    return out.result[0]["samples"]
 
 
 def half_mask() -> torch.Tensor:
@@ -239,26 +239,25 @@ def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, mod
         return extra["original_block"](args)
 
     patched = model.clone()
-    patched.model_options.setdefault("transformer_options", {})["optimized_attention_override"] = other_override
+    options = patched.model_options.setdefault("transformer_options", {})
+    options["optimized_attention_override"] = other_override
     patched.set_model_patch_replace(other_single, "dit", "single_block", 1)
     patched.set_model_patch_replace(other_double, "dit", "double_block", 0)
     before = snapshot(patched, latent, source)
-    calls.update(override=0, single=0, double=0)
-    counts = {}
-    for phase, run in (("inversion", lambda: invert(inv_node, patched, latent, source)),
-                       ("edit", lambda: edit(s2d_node, patched, inv, target, half_mask(), T=1))):
-        result = run()
-        counts[phase] = dict(calls)
+
+    def check_calls(phase: str) -> None:
         model_calls = calls["double"]
-        assert model_calls > 0 and calls["single"] == model_calls, (phase, calls)
+        assert model_calls >= 8, (phase, calls)  # 4 steps, 2 model calls each
+        assert calls["single"] == model_calls, (phase, calls)
         assert calls["override"] == 3 * model_calls, (phase, calls)  # 1 double + 2 single attentions
         calls.update(override=0, single=0, double=0)
-        if phase == "inversion":
-            inv = result
-            assert all(torch.equal(a, b) for a, b in zip(inv.latents, plain_inv.latents))
-        else:
-            assert torch.equal(result, plain_edit)
-    assert counts["inversion"]["double"] >= 8 and counts["edit"]["double"] >= 8  # 2 calls per step
+
+    calls.update(override=0, single=0, double=0)
+    inv = invert(inv_node, patched, latent, source)
+    check_calls("inversion")
+    assert all(torch.equal(a, b) for a, b in zip(inv.latents, plain_inv.latents, strict=True))
+    assert torch.equal(edit(s2d_node, patched, inv, target, half_mask(), T=1), plain_edit)
+    check_calls("edit")
     options = patched.model_options["transformer_options"]
     assert options["optimized_attention_override"] is other_override
     assert options["patches_replace"]["dit"] == {("single_block", 1): other_single,
