@@ -150,6 +150,7 @@ def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
     if mask.shape[0] not in (1, b):
         raise ValueError(f"mask batch {mask.shape[0]} does not match the latent batch {b}; give one mask "
                          "for all images or one per image.")
+    mask = crop_like_vae_encode(mask, h, w)
     if not mask.any():
         log.warning("Flux-Sculptor: the mask is empty, so nothing is edited (the result is the "
                     "reconstruction).")
@@ -161,6 +162,17 @@ def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
                     mask.shape[-2], mask.shape[-1], h, w)
     # area averages of a full region can round to 1 - 1e-7: snap them, so a full mask equals no mask
     return _snap_full(mask_ops.to_latent_grid(mask, h, w)), _snap_full(mask_ops.to_token_grid(mask, h, w))
+
+
+def crop_like_vae_encode(mask: Tensor, h: int, w: int, ratio: int = 8) -> Tensor:
+    """MASK [B,H,W] at the size of the image VAEEncode saw -> [B,8h,8w]: VAEEncode centre-crops each side
+    to a multiple of 8 (comfy.sd.VAE.vae_encode_crop_pixels), so the mask is cropped the same way and stays
+    aligned with the latent. Masks of any other size are left to be stretched."""
+    size_h, size_w = mask.shape[-2:]
+    if size_h // ratio != h or size_w // ratio != w or not (size_h % ratio or size_w % ratio):
+        return mask
+    top, left = (size_h % ratio) // 2, (size_w % ratio) // 2
+    return mask[:, top:top + h * ratio, left:left + w * ratio]
 
 
 def _snap_full(weights: Tensor) -> Tensor:

@@ -22,9 +22,10 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
             description="Edits the inverted portrait with the target prompt. Structure stage (first T steps): "
                         "latent fusion with the source trajectory outside the mask. Detail stage: fusion of "
                         "the image-token attention values with the recorded source values. The edit always "
-                        "has the inversion's latent size and batch; the mask is stretched to it (a warning "
-                        "is logged if its aspect ratio differs). An all-zero mask returns the "
-                        "reconstruction (the source prompt is used).",
+                        "has the inversion's latent size and batch. A mask at the source image's size is "
+                        "centre-cropped as VAEEncode crops the image (sides to multiples of 8); other sizes "
+                        "are stretched (a warning is logged if the aspect ratio differs). An all-zero mask "
+                        "returns the reconstruction (the source prompt is used).",
             inputs=[
                 io.Model.Input("model", tooltip="The same FLUX.1 MODEL that made the inversion."),
                 Inversion.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),

@@ -9,6 +9,8 @@ Documented adaptations (also in the S2D-EC node's description):
 - Odd latent sizes (images whose sides are not multiples of 16 px) run through Flux's own
   pad_to_patch_size; token masks average over real latent cells only (sculptor.masks.to_token_grid).
 - An all-zero mask logs a warning and returns the reconstruction (the solve with the source prompt).
+- A mask at the size of the image VAEEncode saw is centre-cropped as VAEEncode crops the image.
+PASL node inputs: tests/test_bad_inputs_pasl.py.
 """
 
 from __future__ import annotations
@@ -250,6 +252,20 @@ def test_mask_of_another_aspect_is_stretched_with_a_warning(s2d_node, small, inv
     assert "aspect" not in caplog.text  # a uniform mask means the same at any aspect
 
 
+def test_mask_at_the_uncropped_image_size_is_cropped_like_vae_encode(s2d_node, small, inversion):
+    """A 135x131 image encodes to a 16x16 latent: VAEEncode keeps rows 3..130 and columns 1..128
+    (comfy.sd.VAE.vae_encode_crop_pixels: centre crop to multiples of 8); the mask must follow."""
+    model, _, target, _ = small
+    mask = torch.zeros(1, 135, 131)
+    mask[:, 20:90, 10:70] = 1.0
+    out = edit(s2d_node, model, inversion, target, mask=mask, T=3, fusion="latent")
+    cropped = mask[:, 3:131, 1:129]
+    assert torch.equal(out, edit(s2d_node, model, inversion, target, mask=cropped, T=3, fusion="latent"))
+    stretched = torch.nn.functional.interpolate(mask[None], size=(128, 128), mode="bilinear")[0]
+    assert not torch.equal(out, edit(s2d_node, model, inversion, target, mask=stretched, T=3,
+                                     fusion="latent"))
+
+
 def test_empty_mask_warns_and_returns_the_reconstruction(inv_node, s2d_node, small, caplog):
     model, source, target, latent = small
     inv = invert(inv_node, model, latent, source, steps=30, value_blocks=2)
@@ -374,3 +390,4 @@ def test_errors_reach_the_user_through_the_server(server, case):
     assert error["node_type"] == node_type
     assert error["exception_type"].endswith("ValueError")
     assert message in error["exception_message"]
+
