@@ -5,7 +5,6 @@ Adapters shared by the families (not nodes): flux_hooks.py (hooks), flux_driver.
 
 import dataclasses
 import importlib
-import logging
 
 from comfy_api.latest import io
 
@@ -20,14 +19,9 @@ def make_schema(**fields) -> io.Schema:
 
 
 def all_nodes() -> list[type[io.ComfyNode]]:
-    """The pack's node list, in menu order. A family that fails to import is logged, not fatal."""
+    """The pack's node list, in menu order. An import error propagates, so ComfyUI reports the pack as
+    failed to import instead of silently missing a node that workflows need."""
     found: list[type[io.ComfyNode]] = []
     for family in FAMILIES:
-        try:
-            module = importlib.import_module(f".{family}", __name__)
-        except ModuleNotFoundError as err:
-            if err.name != f"{__name__}.{family}":
-                logging.warning("Flux-Sculptor: node family %r failed to import: %s", family, err)
-            continue
-        found.extend(module.NODES)
+        found.extend(importlib.import_module(f".{family}", __name__).NODES)
     return found
