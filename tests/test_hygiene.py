@@ -5,6 +5,7 @@ model_options and object_patches are unchanged, none of our overrides or block p
 model_sampling the MODEL reports is the original one, and a plain KSampler run on it gives bitwise the
 same result as before. Stored values are freed when the inversion output is released. Patches that other
 packs installed on the MODEL first are chained and called during inversion and editing, and stay in place.
+Cancel through the real server (the UI's /interrupt): tests/test_hygiene_server.py.
 """
 
 from __future__ import annotations
@@ -34,14 +35,33 @@ def conds(tiny_cond, tiny_latent):
     return tiny_cond(0), tiny_cond(1), tiny_latent(0)
 
 
-def invert(inv_node, model, latent, cond, steps=4, value_blocks=2):
-    return inv_node.execute(model=model, latent=latent, conditioning=cond, steps=steps, guidance=1.0,
-                            value_blocks=value_blocks, store="cpu").result[0]
+MODES = [("rf_solver", "cpu"), ("fireflow", "device")]  # (solver, store) combinations under test
+
+
+def invert(inv_node, model, latent, cond, steps=4, value_blocks=2, solver="rf_solver", store="cpu"):
+    return inv_node.execute(
+        model=model,
+        latent=latent,
+        conditioning=cond,
+        steps=steps,
+        guidance=1.0,
+        value_blocks=value_blocks,
+        store=store,
+        solver=solver,
+    ).result[0]
 
 
 def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec"):
-    out = s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
-                           guidance=2.0, fusion=fusion, source_path="inversion", mask=mask)
+    out = s2d_node.execute(
+        model=model,
+        inversion=inversion,
+        conditioning=cond,
+        structure_steps=T,
+        guidance=2.0,
+        fusion=fusion,
+        source_path="inversion",
+        mask=mask,
+    )
     return out.result[0]["samples"]
 
 
@@ -56,8 +76,20 @@ def ksampler(model, latent: dict, cond: list) -> torch.Tensor:
     import comfy.sample
 
     noise = comfy.sample.prepare_noise(latent["samples"], 42)
-    return comfy.sample.sample(model, noise, 4, 1.0, "euler", "simple", cond, cond, latent["samples"],
-                               denoise=1.0, disable_pbar=True, seed=42)
+    return comfy.sample.sample(
+        model,
+        noise,
+        4,
+        1.0,
+        "euler",
+        "simple",
+        cond,
+        cond,
+        latent["samples"],
+        denoise=1.0,
+        disable_pbar=True,
+        seed=42,
+    )
 
 
 @dataclass
@@ -70,8 +102,13 @@ class Snapshot:
 
 
 def snapshot(model, latent: dict, cond: list) -> Snapshot:
-    return Snapshot(copy.deepcopy(model.model_options), dict(model.object_patches), model.patches_uuid,
-                    model.get_model_object("model_sampling"), ksampler(model, latent, cond))
+    return Snapshot(
+        copy.deepcopy(model.model_options),
+        dict(model.object_patches),
+        model.patches_uuid,
+        model.get_model_object("model_sampling"),
+        ksampler(model, latent, cond),
+    )
 
 
 def assert_untouched(model, before: Snapshot, latent: dict, cond: list) -> None:
@@ -94,10 +131,11 @@ def model(tiny_flux):
     return tiny_flux(seed=0, depth=1, depth_single=2)
 
 
-def test_success_leaves_the_model_untouched(inv_node, s2d_node, model, conds):
+@pytest.mark.parametrize("solver, store", MODES)
+def test_success_leaves_the_model_untouched(inv_node, s2d_node, model, conds, solver, store):
     source, target, latent = conds
     before = snapshot(model, latent, source)
-    inv = invert(inv_node, model, latent, source)
+    inv = invert(inv_node, model, latent, source, solver=solver, store=store)
     edit(s2d_node, model, inv, target, half_mask(), T=1)
     assert no_sculptor_hooks(model)
     assert_untouched(model, before, latent, source)
@@ -161,15 +199,20 @@ def run_cancelled(step: int, run) -> list[int]:
     return seen
 
 
-def test_cancel_in_inversion_and_in_editing_leaves_nothing_behind(inv_node, s2d_node, model, conds):
+@pytest.mark.parametrize("solver, store", MODES)
+def test_cancel_in_inversion_and_in_editing_leaves_nothing_behind(
+    inv_node, s2d_node, model, conds, solver, store
+):
     source, target, latent = conds
     before = snapshot(model, latent, source)
-    seen = run_cancelled(2, lambda: invert(inv_node, model, latent, source, steps=6))
+    seen = run_cancelled(
+        2, lambda: invert(inv_node, model, latent, source, steps=6, solver=solver, store=store)
+    )
     assert seen[-1] == 2  # stopped in the middle, not at the end
     assert no_sculptor_hooks(model)
     assert_untouched(model, before, latent, source)
 
-    inv = invert(inv_node, model, latent, source, steps=6)
+    inv = invert(inv_node, model, latent, source, steps=6, solver=solver, store=store)
     reference = edit(s2d_node, model, inv, target, half_mask(), T=2)
     seen = run_cancelled(3, lambda: edit(s2d_node, model, inv, target, half_mask(), T=2))
     assert seen[-1] == 3
@@ -202,8 +245,9 @@ def tensors_in(obj, found: dict[int, torch.Tensor], depth: int = 0) -> dict[int,
 def test_stored_values_are_freed_when_the_inversion_is_released(inv_node, s2d_node, model, conds):
     source, target, latent = conds
     inputs = set(tensors_in([source, target, latent], {}))
-    output = inv_node.execute(model=model, latent=latent, conditioning=source, steps=4, guidance=1.0,
-                              value_blocks=2, store="cpu")
+    output = inv_node.execute(
+        model=model, latent=latent, conditioning=source, steps=4, guidance=1.0, value_blocks=2, store="cpu"
+    )
     inv = output.result[0]
     edit(s2d_node, model, inv, target, half_mask(), T=1)
     edit(s2d_node, model, inv, target, None, fusion="value")
@@ -260,6 +304,8 @@ def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, mod
     check_calls("edit")
     options = patched.model_options["transformer_options"]
     assert options["optimized_attention_override"] is other_override
-    assert options["patches_replace"]["dit"] == {("single_block", 1): other_single,
-                                                 ("double_block", 0): other_double}
+    assert options["patches_replace"]["dit"] == {
+        ("single_block", 1): other_single,
+        ("double_block", 0): other_double,
+    }
     assert_untouched(patched, before, latent, source)
