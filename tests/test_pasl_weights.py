@@ -10,7 +10,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from scripts.evaluate_pasl import DEFAULT_DATA, evaluate, load_dataset, mean_iou
@@ -60,7 +59,6 @@ def dataset() -> dict[str, np.ndarray]:
 def test_held_out_iou_matches_the_model_card(dataset) -> None:
     """First N held-out images (CPU-affordable): mean IoU within TOLERANCE of the card, per prompt set."""
     reference = json.loads(CARD_JSON.read_text())["subset"]
-    torch.set_num_threads(max(1, min(2, torch.get_num_threads())))
     model = load_pasl(WEIGHTS)
     result = evaluate(model, dataset, get_encoder("minilm"), limit=reference["images"])
     mean = mean_iou(result)
