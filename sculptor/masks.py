@@ -189,7 +189,8 @@ def grow_mask(mask: torch.Tensor, pixels: int) -> torch.Tensor:
     x = mask.unsqueeze(1)
     sign = 1.0 if pixels > 0 else -1.0
     x = x * sign
-    for step in range(abs(pixels)):
+    steps = min(abs(pixels), mask.shape[-2] + mask.shape[-1])  # beyond H+W steps nothing changes
+    for step in range(steps):
         x = _max3(x, square=step % 2 == 0)
     return (x * sign).squeeze(1)
 

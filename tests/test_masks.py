@@ -174,6 +174,14 @@ def test_grow_is_dilation_by_the_documented_octagon(radius):
     assert corner == (1 if radius == 1 else 0)  # rounder than a square: corners cut for r >= 2
 
 
+def test_huge_grow_saturates_without_looping_forever():
+    m = torch.zeros(1, 7, 9)
+    m[0, 3, 4] = 0.6
+    assert torch.equal(grow_mask(m, 4000), torch.full((1, 7, 9), 0.6))
+    assert torch.equal(grow_mask(m, -4000), torch.zeros(1, 7, 9))
+    assert torch.equal(grow_mask(m, 16), grow_mask(m, 4000))
+
+
 def test_shrink_is_dual_of_grow_and_keeps_edge_regions():
     m = rand(2, 10, 13)
     for r in (1, 2, 5):
