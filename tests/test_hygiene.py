@@ -95,6 +95,7 @@ def ksampler(model, latent: dict, cond: list) -> torch.Tensor:
 @dataclass
 class Snapshot:
     options: dict
+    extensions: dict
     object_patches: dict
     patches_uuid: object
     model_sampling: object
@@ -104,6 +105,7 @@ class Snapshot:
 def snapshot(model, latent: dict, cond: list) -> Snapshot:
     return Snapshot(
         copy.deepcopy(model.model_options),
+        extensions(model),
         dict(model.object_patches),
         model.patches_uuid,
         model.get_model_object("model_sampling"),
@@ -111,8 +113,15 @@ def snapshot(model, latent: dict, cond: list) -> Snapshot:
     )
 
 
+def extensions(model) -> dict:
+    """Weight patches, wrappers, callbacks, injections and additional models of a ModelPatcher."""
+    names = ("patches", "wrappers", "callbacks", "injections", "additional_models", "hook_patches")
+    return {name: copy.deepcopy(getattr(model, name, None)) for name in names}
+
+
 def assert_untouched(model, before: Snapshot, latent: dict, cond: list) -> None:
     assert model.model_options == before.options
+    assert extensions(model) == before.extensions
     assert model.object_patches == before.object_patches
     assert model.patches_uuid == before.patches_uuid
     assert model.get_model_object("model_sampling") is before.model_sampling
