@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,7 +28,8 @@ from PIL import Image
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sculptor.regions import REGIONS  # noqa: E402
 
-DEFAULT_OUT = Path.home() / ".cache" / "flux-sculptor" / "pasl_data" / "celeba_pasl.npz"
+HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
+DEFAULT_OUT = HOME / "pasl_data" / "celeba_pasl.npz"
 
 # FaceMesh landmark indices (canonical 468-point mesh, plus irises 468..477 with refine_landmarks).
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
 from pathlib import Path
@@ -25,7 +26,8 @@ from sculptor.pasl_infer import input_size  # noqa: E402
 from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
 from sculptor.text_features import TextEncoder, get_encoder  # noqa: E402
 
-DEFAULT_DATA = Path.home() / ".cache" / "flux-sculptor" / "pasl_data" / "celeba_pasl.npz"
+HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
+DEFAULT_DATA = HOME / "pasl_data" / "celeba_pasl.npz"
 DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
 
 

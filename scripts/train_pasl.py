@@ -41,7 +41,7 @@ from sculptor.regions import REGIONS, TRAIN_PROMPTS  # noqa: E402
 from sculptor.text_features import ENCODER_DIMS, get_encoder  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
-CACHE = Path.home() / ".cache" / "flux-sculptor" / "pasl_train"
+CACHE = DEFAULT_DATA.parents[1] / "pasl_train"
 # Text augmentation: every training phrasing is also encoded inside these neutral wrappers, so the
 # projector sees many nearby text vectors per region instead of 11 isolated points.
 TEMPLATES = ("{}", "{} in the portrait", "a photo of {}", "edit: {}", "{}, please", "portrait, {}")
