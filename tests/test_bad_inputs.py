@@ -79,14 +79,19 @@ def tiny_sd15():
 
 
 def tiny_variant(kind: str):
-    """Real ComfyUI Flux variants, tiny: FLUX.1 Fill (96 input channels) or Chroma (a Flux subclass)."""
+    """Real ComfyUI Flux variants, tiny: FLUX.1 Fill (96 input channels), Chroma and Flux2 (Flux
+    subclasses), FLUX.1-schnell (no guidance embedding). Weights: the suite's smooth random init."""
     import comfy.model_patcher
     import comfy.supported_models
-    from tiny_flux_pack.tiny_flux import tiny_flux_config
+    from tiny_flux_pack.tiny_flux import init_weights, tiny_flux_config
 
     cfg = tiny_flux_config(depth=1, depth_single=2)
     if kind == "fill":
         config = comfy.supported_models.FluxInpaint({**cfg, "in_channels": 96})
+    elif kind == "flux2":
+        config = comfy.supported_models.Flux2({**cfg, "image_model": "flux2"})
+    elif kind == "schnell":
+        config = comfy.supported_models.FluxSchnell({**cfg, "guidance_embed": False})
     else:
         keep = ("in_channels", "out_channels", "context_in_dim", "hidden_size", "mlp_ratio", "num_heads",
                 "depth", "depth_single_blocks", "axes_dim", "theta", "patch_size", "qkv_bias")
@@ -95,6 +100,8 @@ def tiny_variant(kind: str):
         config = comfy.supported_models.Chroma(chroma)
     config.set_inference_dtype(torch.float32, None)
     model = config.get_model({}, device=torch.device("cpu"))
+    init_weights(model.diffusion_model, 0, 0.25)
+    model.diffusion_model.requires_grad_(False)
     return comfy.model_patcher.ModelPatcher(model, torch.device("cpu"), torch.device("cpu"))
 
 
@@ -108,11 +115,20 @@ def test_non_flux_model_is_refused_by_both_nodes(inv_node, s2d_node, small, inve
 
 
 @pytest.mark.parametrize("kind, message", [("fill", "takes 96 input channels .*Fill"),
-                                           ("chroma", "Flux-derived model \\(Chroma\\).*FLUX.1-dev")])
+                                           ("chroma", "Flux-derived model \\(Chroma\\).*FLUX.1-dev"),
+                                           ("flux2", "Flux-derived model \\(Flux2\\)")])
 def test_unsupported_flux_variants_are_refused(inv_node, small, kind, message):
     _, source, _, latent = small
     with pytest.raises(ValueError, match=message):
         invert(inv_node, tiny_variant(kind), latent, source)
+
+
+def test_flux_schnell_is_supported_and_reconstructs(inv_node, s2d_node, small):
+    _, source, _, latent = small
+    schnell = tiny_variant("schnell")
+    inv = invert(inv_node, schnell, latent, source, steps=30, value_blocks=2)
+    out = edit(s2d_node, schnell, inv, source, mask=None, fusion="none", guidance=1.0)
+    assert rel(out, latent["samples"]) <= 1e-3
 
 
 def test_kontext_reference_latents_are_refused(inv_node, s2d_node, small, inversion):
