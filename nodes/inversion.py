@@ -7,7 +7,7 @@ from comfy_api.latest import io
 from ..sculptor.solver import SOLVERS
 from ..sculptor.value_store import STORE_DTYPES, STORE_MODES
 from . import make_schema
-from .runs import run_inversion
+from .runs import check_result, run_inversion
 
 Inversion = io.Custom("FLUX_SCULPTOR_INVERSION")
 
@@ -58,7 +58,7 @@ class FluxSculptorInversion(io.ComfyNode):
                 store_dtype="auto") -> io.NodeOutput:
         inversion = run_inversion(model, latent, conditioning, steps, guidance, value_blocks, store, solver,
                                   STORE_DTYPES[store_dtype])
-        noise = {"samples": inversion.extra["noise_latent"]}
+        noise = {"samples": check_result(inversion.extra["noise_latent"], "inversion")}
         return io.NodeOutput(inversion, noise)
 
 

@@ -77,6 +77,15 @@ def check_latent(samples: Tensor, name: str = "latent") -> None:
         raise ValueError(f"{name} is all zeros (an empty latent?). Connect VAEEncode of your portrait.")
 
 
+def check_result(samples: Tensor, what: str) -> Tensor:
+    """Refuse a non-finite solve result [B,16,h,w] instead of handing a broken latent downstream."""
+    if not torch.isfinite(samples).all():
+        raise ValueError(f"The {what} produced NaN or inf values: the MODEL overflowed at its precision "
+                         "(e.g. fp16 or fp8 weights) or another patch on it misbehaved. Load FLUX with "
+                         "UNETLoader weight_dtype 'default' (bf16) and remove other patches to compare.")
+    return samples
+
+
 def model_identity(model) -> tuple:
     return (weakref.ref(model.model), model.patches_uuid)
 

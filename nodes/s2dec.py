@@ -8,7 +8,7 @@ from ..sculptor.inversion import SOURCE_PATHS
 from ..sculptor.s2dec import FUSIONS
 from . import make_schema
 from .inversion import Inversion
-from .runs import run_edit
+from .runs import check_result, run_edit
 
 
 class FluxSculptorS2DECSampler(io.ComfyNode):
@@ -53,7 +53,7 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
     def execute(cls, model, inversion, conditioning, structure_steps, guidance, fusion, source_path,
                 mask=None) -> io.NodeOutput:
         samples = run_edit(model, inversion, conditioning, mask, structure_steps, guidance, fusion, source_path)
-        return io.NodeOutput({"samples": samples})
+        return io.NodeOutput({"samples": check_result(samples, "edit")})
 
 
 NODES = [FluxSculptorS2DECSampler]

@@ -205,6 +205,25 @@ def test_settings_out_of_range(inv_node, s2d_node, small, inversion):
             edit(s2d_node, model, inversion, target, T=T)
 
 
+def test_non_finite_results_are_refused(inv_node, s2d_node, small, inversion, tiny_flux):
+    """A MODEL that overflows (fp16-like inf weights) or a misbehaving patch from another pack: a clear
+    error instead of a NaN latent handed to VAEDecode."""
+    model, source, target, latent = small
+    broken = tiny_flux(seed=0, depth=1, depth_single=2)
+    broken.model.diffusion_model.final_layer.linear.weight.data[0, 0] = float("inf")
+    with pytest.raises(ValueError, match="The inversion produced NaN or inf values.*weight_dtype"):
+        invert(inv_node, broken, latent, source)
+
+    def nan_attention(func, *args, **kwargs):
+        return func(*args, **kwargs) * float("nan")
+
+    patched = model.clone()  # same MODEL identity: the inversion accepts it
+    options = patched.model_options.setdefault("transformer_options", {})
+    options["optimized_attention_override"] = nan_attention
+    with pytest.raises(ValueError, match="The edit produced NaN or inf values"):
+        edit(s2d_node, patched, inversion, target)
+
+
 def test_structure_steps_equal_to_steps_is_pure_latent_fusion(s2d_node, small, inversion):
     """T == N is allowed: every step is fused (eq. 13), so a zero-outside mask keeps the source exactly."""
     model, _, target, latent = small
