@@ -271,13 +271,15 @@ def test_stored_values_are_freed_when_the_inversion_is_released(inv_node, s2d_no
 
 
 def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, model, conds):
-    """An attention override and block patches installed by another pack before ours: called in every
-    model call of inversion and editing (identity patches here, so results must not change), and still
-    installed afterwards."""
+    """An attention override, block patches, a unet function wrapper and an APPLY_MODEL wrapper installed
+    by another pack before ours: called in every model call of inversion and editing (identity patches
+    here, so results must not change), and still installed afterwards."""
+    import comfy.patcher_extension
+
     source, target, latent = conds
     plain_inv = invert(inv_node, model, latent, source)
     plain_edit = edit(s2d_node, model, plain_inv, target, half_mask(), T=1)
-    calls = {"override": 0, "single": 0, "double": 0}
+    calls = {"override": 0, "single": 0, "double": 0, "unet_wrapper": 0, "apply_model": 0}
 
     def other_override(func, *args, **kwargs):
         calls["override"] += 1
@@ -291,7 +293,18 @@ def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, mod
         calls["double"] += 1
         return extra["original_block"](args)
 
+    def other_unet_wrapper(apply_model, args):
+        calls["unet_wrapper"] += 1
+        return apply_model(args["input"], args["timestep"], **args["c"])
+
+    def other_apply_model(executor, *args, **kwargs):
+        calls["apply_model"] += 1
+        return executor(*args, **kwargs)
+
     patched = model.clone()
+    patched.set_model_unet_function_wrapper(other_unet_wrapper)
+    apply_model = comfy.patcher_extension.WrappersMP.APPLY_MODEL
+    patched.add_wrapper_with_key(apply_model, "other_pack", other_apply_model)
     options = patched.model_options.setdefault("transformer_options", {})
     options["optimized_attention_override"] = other_override
     patched.set_model_patch_replace(other_single, "dit", "single_block", 1)
@@ -301,16 +314,18 @@ def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, mod
     def check_calls(phase: str) -> None:
         model_calls = calls["double"]
         assert model_calls >= 8, (phase, calls)  # 4 steps, 2 model calls each
-        assert calls["single"] == model_calls, (phase, calls)
+        assert calls["single"] == calls["unet_wrapper"] == calls["apply_model"] == model_calls, (phase, calls)
         assert calls["override"] == 3 * model_calls, (phase, calls)  # 1 double + 2 single attentions
-        calls.update(override=0, single=0, double=0)
+        calls.update({name: 0 for name in calls})
 
-    calls.update(override=0, single=0, double=0)
+    calls.update({name: 0 for name in calls})
     inv = invert(inv_node, patched, latent, source)
     check_calls("inversion")
     assert all(torch.equal(a, b) for a, b in zip(inv.latents, plain_inv.latents, strict=True))
     assert torch.equal(edit(s2d_node, patched, inv, target, half_mask(), T=1), plain_edit)
     check_calls("edit")
+    assert patched.model_options["model_function_wrapper"] is other_unet_wrapper
+    assert patched.wrappers[apply_model] == {"other_pack": [other_apply_model]}
     options = patched.model_options["transformer_options"]
     assert options["optimized_attention_override"] is other_override
     assert options["patches_replace"]["dit"] == {
