@@ -84,7 +84,7 @@ ensure_comfyui_requirements() {
 ensure_pack_deps() {
   local extras="${1:-}" key
   key="$( (cat "$PACK_DIR/pyproject.toml"; echo "$extras") | sha1sum | cut -c1-16)"
-  if ! stamp_ok "pack" "$key"; then
+  if ! stamp_ok "pack${extras:+-$extras}" "$key"; then
     log "installing the pack's dependencies${extras:+ (extras: $extras)}"
     "$PY" - "$PACK_DIR/pyproject.toml" "$extras" > "$FS_HOME/pack-requirements.txt" <<'PYEOF'
 import sys, tomllib
@@ -95,7 +95,7 @@ for extra in filter(None, sys.argv[2].split(",")):
 print("\n".join(r for r in reqs if not r.startswith(("torch>", "torch=", "torch<"))))
 PYEOF
     pip_q -r "$FS_HOME/pack-requirements.txt"
-    stamp_set "pack" "$key"
+    stamp_set "pack${extras:+-$extras}" "$key"
   fi
 }
 
