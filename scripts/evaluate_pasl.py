@@ -107,6 +107,17 @@ def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean(list(v.values()))) for k, v in result.items()}
 
 
+def text_space_agreement(encoder: TextEncoder, k: int = 3) -> tuple[int, int]:
+    """How many unseen paraphrases are, in the encoder's own space, nearest to their region's training
+    phrasings (mean cosine of the k closest per region). A ceiling on what any projector can do."""
+    train, region_of = prompt_table(encoder, TRAIN_PROMPTS)
+    unseen, truth = prompt_table(encoder, UNSEEN_PROMPTS)
+    sim = F.normalize(unseen, dim=-1) @ F.normalize(train, dim=-1).T
+    scores = torch.stack([sim[:, region_of == r].topk(k, dim=1).values.mean(1)
+                          for r in range(len(REGIONS))], 1)
+    return int((scores.argmax(1) == truth).sum()), len(truth)
+
+
 def markdown_table(result: dict[str, dict[str, float]]) -> str:
     rows = ["| region | IoU, training prompts | IoU, unseen paraphrases |", "| --- | --- | --- |"]
     rows += [f"| {r} | {result['train'][r]:.3f} | {result['unseen'][r]:.3f} |" for r in REGIONS]
@@ -139,6 +150,9 @@ def main() -> None:
         n = min(limit, n_all) if limit else n_all
         print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n")
         report[key] = {"images": n, **result, "mean": mean_iou(result)}
+    hits, total = text_space_agreement(encoder)
+    print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")
+    report["text_space_agreement"] = [hits, total]
     if args.json:
         args.json.write_text(json.dumps(report, indent=1))
 
