@@ -425,4 +425,6 @@ def test_errors_reach_the_user_through_the_server(server, case):
     assert error["node_type"] == node_type
     assert error["exception_type"].endswith("ValueError")
     assert message in error["exception_message"]
+    frames = "".join(error["traceback"])
+    assert "nodes/runs.py" in frames and "/torch/" not in frames  # raised by our checks, not deep in torch
 
