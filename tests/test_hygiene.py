@@ -270,6 +270,29 @@ def test_stored_values_are_freed_when_the_inversion_is_released(inv_node, s2d_no
     assert not alive, f"{len(alive)} of {len(refs)} inversion tensors outlive the inversion output"
 
 
+def live_value_tensors() -> int:
+    """Bytes of tensors held by live ValueStore objects of the pack (recorded attention values)."""
+    gc.collect()
+    stores = [
+        o for o in gc.get_objects() if type(o).__name__ == "ValueStore" and "sculptor" in type(o).__module__
+    ]
+    return sum(t.numel() * t.element_size() for store in stores for t in tensors_in(store, {}).values())
+
+
+def test_cancelled_and_failed_runs_free_their_values(inv_node, s2d_node, model, conds):
+    source, target, latent = conds
+    baseline = live_value_tensors()
+    run_cancelled(3, lambda: invert(inv_node, model, latent, source, steps=6))
+    assert live_value_tensors() == baseline
+    inv = invert(inv_node, model, latent, source, steps=6)
+    assert live_value_tensors() > baseline  # the measure sees a live inversion's values
+    run_cancelled(3, lambda: edit(s2d_node, model, inv, target, half_mask(), T=2))
+    with pytest.raises(ValueError):
+        edit(s2d_node, model, inv, target, mask=torch.zeros(1, 64, 64))
+    inv = None  # release the inversion output
+    assert live_value_tensors() == baseline
+
+
 def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, model, conds):
     """An attention override, block patches, a unet function wrapper and an APPLY_MODEL wrapper installed
     by another pack before ours: called in every model call of inversion and editing (identity patches
