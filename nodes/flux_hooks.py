@@ -7,15 +7,22 @@ Two hooks, installed on a ModelPatcher CLONE and chained with whatever was there
   of every attention call (RoPE touches q and k only) and, inside a marked block, records or replaces the
   image-token rows of v before calling the previous override or the real attention.
 State lives on the hook object (newer ComfyUI copies transformer_options per forward).
+
+Store mode "recompute" adds a third hook, SourceBranch, an APPLY_MODEL wrapper registered by key: in
+fused calls the guider runs the source conditioning as the negative ("uncond") rows beside the edit
+rows, the wrapper feeds those rows the inversion's input of the same call, and the attention override
+takes V_source from them instead of from a store.
 """
 
 from __future__ import annotations
 
 import copy
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
+import comfy.patcher_extension
 import torch
 from torch import Tensor
 
@@ -38,7 +45,11 @@ class ValueHook:
     """Records (inversion) or fuses (S2D-EC detail stage) V_img in the single blocks `blocks`.
 
     image_tokens: N_img, the number of trailing image tokens (reference-latent tokens are refused upstream).
-    observers: callables(action, key, block, v_before, v_after) for diagnostics and tests.
+    recompute: V_source comes from the source rows of the batch (store mode "recompute"): source_chunks,
+    set by SourceBranch for one model call, flags the batch chunks [B rows each] that are the source;
+    their V_img is kept per block until the call key changes, and fused into the other chunks.
+    observers: callables(action, key, block, v_before, v_after) for diagnostics and tests (v [B*, heads,
+    L_txt + L_img, head_dim], all rows of the attention call).
     """
 
     blocks: frozenset[int]
@@ -50,6 +61,15 @@ class ValueHook:
     key: CallKey | None = None
     block: int | None = None
     observers: list[Callable[..., None]] = field(default_factory=list)
+    recompute: bool = False
+    source_chunks: list[bool] | None = None
+    _recomputed: dict[int, Tensor] = field(default_factory=dict, repr=False)
+
+    def begin(self, key: CallKey) -> None:
+        """Called before every model call: which call this is (and a fresh recomputed-V_source cache)."""
+        if key != self.key:
+            self._recomputed = {}
+        self.key = key
 
     def install(self, patcher) -> None:
         """Add the block markers and the attention override to `patcher` (a clone), chaining old ones."""
@@ -86,14 +106,65 @@ class ValueHook:
             self.store.put(self.key, self.block, v_img)
             new_v = v
         else:
-            v_src = self.source_values(self.key, self.block, v_img)
-            fused = fuse_values(v_img, v_src, self.token_mask.to(v.device))  # eq. 15-16
-            new_v = torch.cat((v[:, :, :-n_img], fused), dim=2)
+            new_v = torch.cat((v[:, :, :-n_img], self._fused(v_img)), dim=2)
         for observe in self.observers:
             observe(self.action, self.key, self.block, v, new_v)
         if in_kwargs:
             return args, {**kwargs, "v": new_v}
         return (*args[:2], new_v, *args[3:]), kwargs
+
+    def _fused(self, v_img: Tensor) -> Tensor:
+        """Eq. 15-16 on every edit chunk of V_img [B*, heads, N_img, head_dim]; source chunks unchanged."""
+        chunks = self.source_chunks or [False]
+        parts = v_img.split(v_img.shape[0] // len(chunks))
+        for part, is_source in zip(parts, chunks, strict=True):
+            if is_source:
+                self._recomputed[self.block] = part
+        out = []
+        for part, is_source in zip(parts, chunks, strict=True):
+            if not is_source:
+                part = fuse_values(part, self._source(part), self.token_mask.to(part.device))  # eq. 15-16
+            out.append(part)
+        return torch.cat(out)
+
+    def _source(self, v_edit: Tensor) -> Tensor:
+        if not self.recompute:
+            return self.source_values(self.key, self.block, v_edit)
+        if self.block not in self._recomputed:
+            raise RuntimeError(f"No source rows ran before the edit rows in call {self.key}, block "
+                               f"{self.block}: another node changed how ComfyUI batches cond/uncond. Use "
+                               "store = cpu or device for this inversion.")
+        return self._recomputed[self.block]
+
+
+@dataclass
+class SourceBranch:
+    """APPLY_MODEL wrapper for store mode "recompute" (x [B*,16,h,w] in model space, chunks of B rows
+    listed by transformer_options["cond_or_uncond"], 1 = the negative conditioning = the source prompt).
+    In fused calls it puts source_input(key) [B,16,h,w], the inversion's input of the same call, into the
+    source chunks, so their V equals the recorded one; other calls pass through untouched."""
+
+    hook: ValueHook
+    source_input: Callable[[CallKey], Tensor]
+    wrapper_key: str = "flux_sculptor_source_branch"
+
+    def install(self, patcher) -> None:
+        patcher.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.APPLY_MODEL, self.wrapper_key,
+                                     self._apply_model)
+
+    def _apply_model(self, executor, x: Tensor, t: Tensor, c_concat, c_crossattn, control,
+                     transformer_options: dict, **kwargs) -> Tensor:
+        chunks = [c == 1 for c in transformer_options.get("cond_or_uncond", [0])]
+        if self.hook.action != "fuse" or not any(chunks):
+            return executor(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs)
+        source = self.source_input(self.hook.key).to(device=x.device, dtype=x.dtype)
+        x = torch.cat([source if is_source else part
+                       for part, is_source in zip(x.split(x.shape[0] // len(chunks)), chunks, strict=True)])
+        self.hook.source_chunks = chunks
+        try:
+            return executor(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs)
+        finally:
+            self.hook.source_chunks = None
 
 
 def last_single_blocks(diffusion_model: torch.nn.Module, m: int) -> frozenset[int]:
@@ -102,7 +173,7 @@ def last_single_blocks(diffusion_model: torch.nn.Module, m: int) -> frozenset[in
     return frozenset(range(n - m, n))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _velocity_class(base: type) -> type:
     def calculate_denoised(self, sigma, model_output, model_input):
         return model_output

@@ -15,9 +15,9 @@ from ..sculptor import masks as mask_ops
 from ..sculptor.inversion import Inversion, SourcePath
 from ..sculptor.s2dec import Fusion, plan, structure_fusion
 from ..sculptor.solver import CallKey, Solver, denoise, invert
-from ..sculptor.value_store import ValueStore
+from ..sculptor.value_store import CallReader, ValueStore
 from .flux_driver import LoopSampler, flux_sigmas, run_loop, velocity_clone, with_guidance
-from .flux_hooks import ValueHook, last_single_blocks
+from .flux_hooks import SourceBranch, ValueHook, last_single_blocks
 
 log = logging.getLogger("flux_sculptor")
 
@@ -120,12 +120,19 @@ def run_inversion(model, latent: dict, conditioning: list, steps: int, guidance:
     hook = ValueHook(blocks, mask_ops.token_count(*samples.shape[-2:]), store=values,
                      action="off" if store == "recompute" else "record")
     clone = velocity_clone(model)
-    hook.install(clone)
+    if store != "recompute":  # recompute records nothing: the solve runs with no hooks
+        hook.install(clone)
     keep = (lambda t: t) if store == "device" else (lambda t: t.to("cpu"))
     visited: list[Tensor] = []
+    midpoints: dict[int, Tensor] = {}
 
     def loop(velocity, x_clean, progress):
-        latents = invert(velocity, x_clean, s, solver, on_step=progress)
+        def velocity_keeping_midpoints(x: Tensor, sigma: float, key: CallKey) -> Tensor:
+            if store == "recompute" and key.kind == "mid":
+                midpoints[key.index] = keep(x)  # the source input of the editor's call ("mid", j)
+            return velocity(x, sigma, key)
+
+        latents = invert(velocity_keeping_midpoints, x_clean, s, solver, on_step=progress)
         if store != "recompute":
             velocity(latents[0], s[0], CallKey("at", 0))  # V at sigma 1, for the editor's first call
         visited.extend(keep(t) for t in latents)
@@ -139,9 +146,11 @@ def run_inversion(model, latent: dict, conditioning: list, steps: int, guidance:
 
     noise = run_loop(clone, cond, samples, sigmas, LoopSampler(loop, hook, on_call), preview)
     hook.store = None
+    values.finish()
     return Inversion(sigmas=s, latents=visited, store=values, value_blocks=blocks, solver=solver,
                      guidance=guidance, model_identity=model_identity(model), source_conditioning=cond,
-                     extra={"source_latent": samples, "noise_latent": noise})
+                     extra={"source_latent": samples, "noise_latent": noise},
+                     midpoints=[midpoints[j] for j in sorted(midpoints)])
 
 
 def edit_masks(mask: Tensor | None, latent: Tensor) -> tuple[Tensor, Tensor]:
@@ -208,15 +217,15 @@ def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | Non
     latent_mask, token_mask = edit_masks(mask, inversion.clean)
     if mask is not None and not latent_mask.any():  # nothing to edit: solve with the source prompt instead
         conditioning, guidance = inversion.source_conditioning, inversion.guidance
-    hook = None
-    if fusion_plan.value_from is not None:
-        if inversion.store.mode == "recompute":
-            raise ValueError("store mode 'recompute' is not available yet; use 'cpu' or 'device'.")
-        hook = ValueHook(inversion.value_blocks, token_mask.shape[1], token_mask=token_mask,
-                         source_values=inversion.store.get, observers=list(observers or []))
+    hook, recompute = None, inversion.store.mode == "recompute"
     clone = velocity_clone(model)
-    if hook is not None:
+    if fusion_plan.value_from is not None:
+        hook = ValueHook(inversion.value_blocks, token_mask.shape[1], token_mask=token_mask,
+                         source_values=CallReader(inversion.store).get, observers=list(observers or []),
+                         recompute=recompute)
         hook.install(clone)
+        if recompute:  # V_source from the source branch, batched with the edit in fused calls only
+            SourceBranch(hook, inversion.source_input).install(clone)
 
     def on_call(key: CallKey) -> None:
         if hook is not None:
@@ -236,5 +245,7 @@ def run_edit(model, inversion: Inversion, conditioning: list, mask: Tensor | Non
         return denoise(velocity, x_noise, inversion.sigmas, inversion.solver, after_step)
 
     sigmas = torch.tensor(inversion.sigmas, dtype=torch.float32)
+    paired = fusion_plan.fuses_values if hook is not None and recompute else None
     return run_loop(clone, with_guidance(conditioning, guidance), inversion.extra["source_latent"], sigmas,
-                    LoopSampler(loop, hook, on_call), preview)
+                    LoopSampler(loop, hook, on_call, paired), preview,
+                    negative=inversion.source_conditioning if paired else None)

@@ -8,6 +8,7 @@ from typing import Any, Literal
 from torch import Tensor
 
 from .fusion import interpolated_source
+from .solver import CallKey
 from .value_store import ValueStore
 
 SOURCE_PATHS = ("inversion", "interpolate")
@@ -21,7 +22,9 @@ class Inversion:
     after process_latent_in); latents[N] is the clean source, latents[0] the inverted noise.
     store: recorded V_img of `value_blocks` per model call (see sculptor.solver.CallKey).
     model_identity: opaque token of the MODEL it was made with; source_conditioning: the CONDITIONING
-    used (with the inversion guidance), kept for store mode "recompute"."""
+    used (with the inversion guidance), kept for store mode "recompute".
+    midpoints: store mode "recompute" only: midpoints[j] [B,16,h,w] is the input of the inversion's call
+    ("mid", j), so with `latents` every call's source input is known exactly (see source_input)."""
 
     sigmas: list[float]
     latents: list[Tensor]
@@ -32,6 +35,7 @@ class Inversion:
     model_identity: Any
     source_conditioning: Any = None
     extra: dict = field(default_factory=dict)
+    midpoints: list[Tensor] = field(default_factory=list)
 
     @property
     def steps(self) -> int:
@@ -51,7 +55,17 @@ class Inversion:
             return self.latents[j]
         return interpolated_source(self.clean, self.noise, self.sigmas[j])
 
+    def source_input(self, key: CallKey) -> Tensor:
+        """The latent the inversion fed the model in call `key`: latents[j] for ("at", j) (the call at
+        sigmas[j]; ("at", 0) is the sigma-1 call on the inverted noise), midpoints[j] for ("mid", j)."""
+        if key.kind == "at":
+            return self.latents[key.index]
+        if not self.midpoints:
+            raise ValueError("This inversion kept no midpoint latents; make it with store = recompute.")
+        return self.midpoints[key.index]
+
     def release(self) -> None:
         """Free the recorded values and latents (the object is unusable afterwards)."""
         self.store.clear()
         self.latents = []
+        self.midpoints = []

@@ -22,39 +22,51 @@ STORE_DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat
 def value_bytes(calls: int, blocks: int, batch: int, heads: int, image_tokens: int, head_dim: int,
                 dtype: torch.dtype) -> int:
     """Bytes of a complete store: calls x blocks x B x heads x N_img x head_dim x element size."""
-    return calls * blocks * batch * heads * image_tokens * head_dim * torch.empty((), dtype=dtype).element_size()
+    element = torch.empty((), dtype=dtype).element_size()
+    return calls * blocks * batch * heads * image_tokens * head_dim * element
+
+
+def _nbytes(tensors) -> int:
+    return sum(t.numel() * t.element_size() for t in tensors)
 
 
 @dataclass
 class ValueStore:
-    """Recorded V_img per (call, block). `mode` says where tensors live: "cpu" (offloaded; pinned when a
-    GPU exists), "device" (where the model runs), "recompute" (nothing stored: the editor recomputes V
-    from the source branch). `dtype` None keeps the model's dtype."""
+    """Recorded V_img per (call, block). `mode` says where tensors live: "cpu" (offloaded; pinned host
+    memory and non-blocking copies when the model runs on a GPU), "device" (where the model runs),
+    "recompute" (nothing stored: the editor recomputes V_source in the same batch as the edit).
+    `dtype` None keeps the model's dtype."""
 
     blocks: tuple[int, ...]
     mode: StoreMode = "cpu"
     dtype: torch.dtype | None = None
     _values: dict[tuple[CallKey, int], Tensor] = field(default_factory=dict, repr=False)
+    _pending: bool = field(default=False, repr=False)
 
     def put(self, key: CallKey, block: int, v_img: Tensor) -> None:
-        """Record V_img [B, heads, N_img, head_dim] of `block` in call `key` (a detached copy)."""
+        """Record V_img [B, heads, N_img, head_dim] of `block` in call `key` (one detached copy)."""
         if self.mode == "recompute":
             return
-        v_img = v_img.detach().to(dtype=self.dtype or v_img.dtype)
-        if self.mode == "cpu":
-            if v_img.is_cuda:
-                host = torch.empty(v_img.shape, dtype=v_img.dtype, pin_memory=True)
-                v_img = host.copy_(v_img, non_blocking=True)
-            else:
-                v_img = v_img.clone()
+        v_img = v_img.detach()
+        dtype = self.dtype or v_img.dtype
+        if self.mode == "cpu" and v_img.device.type == "cuda":
+            stored = torch.empty(v_img.shape, dtype=dtype, pin_memory=True)
+            stored.copy_(v_img, non_blocking=True)  # ordered on the stream; finish() before host reads
+            self._pending = True
         else:
-            v_img = v_img.clone()
-        self._values[(key, block)] = v_img
+            stored = v_img.to(dtype=dtype, copy=True)
+        self._values[(key, block)] = stored
+
+    def finish(self) -> None:
+        """Wait for pending non-blocking device -> host copies (call once after the recording run)."""
+        if self._pending:
+            torch.cuda.synchronize()
+            self._pending = False
 
     def get(self, key: CallKey, block: int, like: Tensor) -> Tensor:
-        """V_img recorded at (key, block), on like's device and dtype. KeyError if it was never recorded."""
-        stored = self._values[(key, block)]
-        return stored.to(device=like.device, dtype=like.dtype, non_blocking=True)
+        """V_img recorded at (key, block), on like's device and dtype, in one (non-blocking) copy; the
+        stored tensor itself when it already matches. KeyError if it was never recorded."""
+        return self._values[(key, block)].to(device=like.device, dtype=like.dtype, non_blocking=True)
 
     def has(self, key: CallKey, block: int) -> bool:
         return (key, block) in self._values
@@ -64,11 +76,35 @@ class ValueStore:
 
     @property
     def nbytes(self) -> int:
-        return sum(t.numel() * t.element_size() for t in self._values.values())
+        return _nbytes(self._values.values())
 
     def device_nbytes(self) -> int:
         """Bytes held on an accelerator (0 when offloaded or on a CPU-only machine)."""
-        return sum(t.numel() * t.element_size() for t in self._values.values() if t.device.type != "cpu")
+        return _nbytes(t for t in self._values.values() if t.device.type != "cpu")
 
     def clear(self) -> None:
         self._values.clear()
+
+
+class CallReader:
+    """One editor's view of a shared ValueStore: the first read in a model call copies the values of all
+    recorded blocks of that call to the model's device at once (non-blocking from pinned memory, so the
+    copies overlap the first blocks' compute); the other blocks of the call read those copies. At most
+    one call's values (blocks x B x heads x N_img x head_dim) live on the device; the store is not
+    modified, so many editors can read one inversion."""
+
+    def __init__(self, store: ValueStore):
+        self.store = store
+        self._key: CallKey | None = None
+        self._call: dict[int, Tensor] = {}
+        self.peak_nbytes = 0
+
+    def get(self, key: CallKey, block: int, like: Tensor) -> Tensor:
+        """V_img [B, heads, N_img, head_dim] of (key, block) like `like`. KeyError if never recorded."""
+        if key != self._key:
+            self._call = {}  # drop the previous call's copies before making this call's
+            blocks = [b for b in self.store.blocks if self.store.has(key, b)]
+            self._call = {b: self.store.get(key, b, like) for b in blocks}
+            self._key = key
+            self.peak_nbytes = max(self.peak_nbytes, _nbytes(self._call.values()))
+        return self._call[block]
