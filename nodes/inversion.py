@@ -26,11 +26,13 @@ class FluxSculptorInversion(io.ComfyNode):
             inputs=[
                 io.Model.Input("model", tooltip="The FLUX.1-dev MODEL (UNETLoader). Use the same MODEL for "
                                "the S2D-EC sampler."),
-                io.Latent.Input("latent", tooltip="The source portrait, encoded with VAEEncode and the FLUX ae VAE."),
-                io.Conditioning.Input("conditioning", tooltip="The SOURCE prompt describing the portrait as it "
-                                      "is, e.g. 'a woman.' (CLIPTextEncode with the Flux CLIP)."),
-                io.Int.Input("steps", default=30, min=2, max=200, tooltip="Solver steps (paper: 30). The edit "
-                             "uses the same schedule. Each RF-Solver step makes two model calls."),
+                io.Latent.Input("latent", tooltip="The source portrait, encoded with VAEEncode and the "
+                                "FLUX ae VAE. Any size: odd latent sides (images not multiples of 16 px) "
+                                "are padded by Flux itself."),
+                io.Conditioning.Input("conditioning", tooltip="The SOURCE prompt describing the portrait as "
+                                      "it is, e.g. 'a woman.' (CLIPTextEncode with the Flux CLIP)."),
+                io.Int.Input("steps", default=30, min=2, max=200, tooltip="Solver steps (paper: 30). The "
+                             "edit uses the same schedule. Each RF-Solver step makes two model calls."),
                 io.Float.Input("guidance", default=1.0, min=0.0, max=100.0, step=0.1,
                                tooltip="Flux guidance during inversion; replaces the conditioning's value "
                                "(paper: 1.0)."),
