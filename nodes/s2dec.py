@@ -19,13 +19,13 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
             display_name="Flux-Sculptor S2D-EC Sampler",
             category="Flux-Sculptor/Edit",
             search_aliases=["s2d-ec", "flux edit", "portrait edit", "sculptor sampler"],
-            description="Edits the inverted portrait with the target prompt. Structure stage (first T steps): "
-                        "latent fusion with the source trajectory outside the mask. Detail stage: fusion of "
-                        "the image-token attention values with the recorded source values. The edit always "
-                        "has the inversion's latent size and batch. A mask at the source image's size is "
-                        "centre-cropped as VAEEncode crops the image (sides to multiples of 8); other sizes "
-                        "are stretched (a warning is logged if the aspect ratio differs). An all-zero mask "
-                        "returns the reconstruction (the source prompt is used).",
+            description="Edits the inverted portrait with the target prompt. Structure stage (first T "
+                        "steps): latent fusion with the source trajectory outside the mask. Detail stage: "
+                        "fusion of the image-token attention values with the recorded source values. The "
+                        "edit always has the inversion's latent size and batch. A mask at the source image's "
+                        "size is centre-cropped as VAEEncode crops the image (sides to multiples of 8); "
+                        "other sizes are stretched (a warning is logged if the aspect ratio differs). An "
+                        "all-zero mask returns the reconstruction (the source prompt is used).",
             inputs=[
                 io.Model.Input("model", tooltip="The same FLUX.1 MODEL that made the inversion."),
                 Inversion.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),
@@ -43,16 +43,18 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
                                tooltip="s2d-ec: the paper's method. latent: structure stage only. value: "
                                "value fusion at every step. none: plain edit from the inverted noise."),
                 io.Combo.Input("source_path", options=list(SOURCE_PATHS), default="inversion",
-                               tooltip="Source latent for latent fusion: inversion (the latents the inversion "
-                               "visited; exact) or interpolate (paper eq. 10, straight line)."),
+                               tooltip="Source latent for latent fusion: inversion (the latents the "
+                               "inversion visited; exact) or interpolate (paper eq. 10, straight line)."),
             ],
-            outputs=[io.Latent.Output("latent", display_name="latent", tooltip="Edited latent; VAEDecode it.")],
+            outputs=[io.Latent.Output("latent", display_name="latent",
+                                      tooltip="Edited latent; VAEDecode it.")],
         )
 
     @classmethod
     def execute(cls, model, inversion, conditioning, structure_steps, guidance, fusion, source_path,
                 mask=None) -> io.NodeOutput:
-        samples = run_edit(model, inversion, conditioning, mask, structure_steps, guidance, fusion, source_path)
+        samples = run_edit(model, inversion, conditioning, mask, structure_steps, guidance, fusion,
+                           source_path)
         return io.NodeOutput({"samples": check_result(samples, "edit")})
 
 
