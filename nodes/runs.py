@@ -27,9 +27,14 @@ def check_flux(model, conditioning: list) -> torch.nn.Module:
     text conditioning for it; returns its diffusion model."""
     base = getattr(model, "model", None)
     diffusion = getattr(base, "diffusion_model", None)
-    if not isinstance(base, comfy.model_base.Flux) or not hasattr(diffusion, "single_blocks"):
+    if not isinstance(base, comfy.model_base.Flux):
         raise ValueError(f"Flux-Sculptor needs a FLUX.1 model (e.g. flux1-dev from UNETLoader); got "
                          f"{type(base).__name__}. Connect the MODEL output of a FLUX.1 loader.")
+    if not hasattr(diffusion, "single_blocks"):
+        raise ValueError(f"This FLUX model's transformer ({type(diffusion).__name__}) is not ComfyUI's "
+                         "own Flux implementation (a quantised or compiled replacement?); Flux-Sculptor "
+                         "hooks ComfyUI's Flux blocks: load the model with UNETLoader or a loader that keeps "
+                         "them (e.g. GGUF).")
     other = [name for name in ("Chroma", "Flux2") if isinstance(base, getattr(comfy.model_base, name, ()))]
     if other:
         raise ValueError(f"{type(base).__name__} is a Flux-derived model ({other[0]}) that Flux-Sculptor "

@@ -114,6 +114,15 @@ def test_non_flux_model_is_refused_by_both_nodes(inv_node, s2d_node, small, inve
         edit(s2d_node, sd15, inversion, target)
 
 
+def test_flux_without_comfyuis_blocks_is_refused(inv_node, small, tiny_flux):
+    """A model_base.Flux whose transformer is not ComfyUI's Flux (another pack's replacement)."""
+    _, source, _, latent = small
+    replaced = tiny_flux(seed=0, depth=1, depth_single=2)
+    del replaced.model.diffusion_model.single_blocks
+    with pytest.raises(ValueError, match="transformer \\(Flux\\) is not ComfyUI's own Flux.*UNETLoader"):
+        invert(inv_node, replaced, latent, source)
+
+
 @pytest.mark.parametrize("kind, message", [("fill", "takes 96 input channels .*Fill"),
                                            ("chroma", "Flux-derived model \\(Chroma\\).*FLUX.1-dev"),
                                            ("flux2", "Flux-derived model \\(Flux2\\)")])
