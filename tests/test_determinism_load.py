@@ -21,17 +21,18 @@ def s2d_node(pack):
 
 
 def inversion_and_edit(inv_node, s2d_node, model, latent, source, target, mask, steps=5,
-                       solver="rf_solver"):
+                       solver="rf_solver", store="cpu"):
     inv, noise = inv_node.execute(model=model, latent=latent, conditioning=source, steps=steps, guidance=1.0,
-                                  value_blocks=2, store="cpu", solver=solver).result
+                                  value_blocks=2, store=store, solver=solver).result
     out = s2d_node.execute(model=model, inversion=inv, conditioning=target, structure_steps=2, guidance=2.0,
                            fusion="s2d-ec", source_path="inversion", mask=mask).result[0]["samples"]
     return inv, noise["samples"], out
 
 
-@pytest.mark.parametrize("solver", ["rf_solver", "fireflow"])
+@pytest.mark.parametrize("solver, store", [("rf_solver", "cpu"), ("fireflow", "cpu"),
+                                           ("rf_solver", "recompute")])
 def test_inversion_and_edit_are_bitwise_reproducible(inv_node, s2d_node, tiny_flux, tiny_cond, tiny_latent,
-                                                     solver):
+                                                     solver, store):
     """The same inputs, on the same MODEL and on a freshly built identical one, give identical bits."""
     mask = torch.zeros(1, 128, 128)
     mask[:, 32:96, 40:100] = 1.0
@@ -39,16 +40,19 @@ def test_inversion_and_edit_are_bitwise_reproducible(inv_node, s2d_node, tiny_fl
     for model in (tiny_flux(seed=3), None, tiny_flux(seed=3)):
         model = model or runs[-1][0]
         runs.append((model, *inversion_and_edit(inv_node, s2d_node, model, tiny_latent(1), tiny_cond(0),
-                                                tiny_cond(1), mask, solver=solver)))
+                                                tiny_cond(1), mask, solver=solver, store=store)))
     _, inv_a, noise_a, out_a = runs[0]
     for _, inv_b, noise_b, out_b in runs[1:]:
         assert torch.equal(noise_a, noise_b) and torch.equal(out_a, out_b)
         assert all(torch.equal(x, y) for x, y in zip(inv_a.latents, inv_b.latents, strict=True))
-        assert inv_a.store.keys() == inv_b.store.keys() and inv_a.store.nbytes > 0
+        assert inv_a.store.keys() == inv_b.store.keys()
+        assert (inv_a.store.nbytes > 0) == (store != "recompute")
+        assert (len(inv_a.midpoints) > 0) == (store == "recompute")
+        assert all(torch.equal(x, y) for x, y in zip(inv_a.midpoints, inv_b.midpoints, strict=True))
         assert all(torch.equal(inv_a.store.get(k, b, v), inv_b.store.get(k, b, v))
                    for (k, b), v in ((key, torch.empty(0)) for key in inv_a.store.keys()))
     other = inversion_and_edit(inv_node, s2d_node, runs[0][0], tiny_latent(1), tiny_cond(0), tiny_cond(2),
-                               mask, solver=solver)
+                               mask, solver=solver, store=store)
     assert not torch.equal(other[2], out_a)  # a different target prompt does change the bits
 
 

@@ -35,7 +35,8 @@ def conds(tiny_cond, tiny_latent):
     return tiny_cond(0), tiny_cond(1), tiny_latent(0)
 
 
-MODES = [("rf_solver", "cpu"), ("fireflow", "device")]  # (solver, store) combinations under test
+# (solver, store) combinations under test
+MODES = [("rf_solver", "cpu"), ("fireflow", "device"), ("rf_solver", "recompute"), ("fireflow", "recompute")]
 
 
 def invert(inv_node, model, latent, cond, steps=4, value_blocks=2, solver="rf_solver", store="cpu"):
@@ -251,18 +252,20 @@ def tensors_in(obj, found: dict[int, torch.Tensor], depth: int = 0) -> dict[int,
     return found
 
 
-def test_stored_values_are_freed_when_the_inversion_is_released(inv_node, s2d_node, model, conds):
+@pytest.mark.parametrize("store", ["cpu", "recompute"])
+def test_stored_values_are_freed_when_the_inversion_is_released(inv_node, s2d_node, model, conds, store):
     source, target, latent = conds
     inputs = set(tensors_in([source, target, latent], {}))
     output = inv_node.execute(
-        model=model, latent=latent, conditioning=source, steps=4, guidance=1.0, value_blocks=2, store="cpu"
+        model=model, latent=latent, conditioning=source, steps=4, guidance=1.0, value_blocks=2, store=store
     )
     inv = output.result[0]
     edit(s2d_node, model, inv, target, half_mask(), T=1)
     edit(s2d_node, model, inv, target, None, fusion="value")
     owned = [t for key, t in tensors_in(inv, {}).items() if key not in inputs]
     stored = sum(t.numel() * t.element_size() for t in owned)
-    assert stored >= inv.store.nbytes > 0  # the recorded values are among the tensors followed
+    assert stored >= inv.store.nbytes  # the recorded values are among the tensors followed
+    assert stored >= sum(t.numel() * t.element_size() for t in inv.latents + inv.midpoints) > 0
     refs = [weakref.ref(t) for t in owned]
     del owned, inv, output
     gc.collect()
@@ -293,14 +296,15 @@ def test_cancelled_and_failed_runs_free_their_values(inv_node, s2d_node, model, 
     assert live_value_tensors() == baseline
 
 
-def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, model, conds):
+@pytest.mark.parametrize("store", ["cpu", "recompute"])
+def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, model, conds, store):
     """An attention override, block patches, a unet function wrapper and an APPLY_MODEL wrapper installed
     by another pack before ours: called in every model call of inversion and editing (identity patches
     here, so results must not change), and still installed afterwards."""
     import comfy.patcher_extension
 
     source, target, latent = conds
-    plain_inv = invert(inv_node, model, latent, source)
+    plain_inv = invert(inv_node, model, latent, source, store=store)
     plain_edit = edit(s2d_node, model, plain_inv, target, half_mask(), T=1)
     calls = {"override": 0, "single": 0, "double": 0, "unet_wrapper": 0, "apply_model": 0}
 
@@ -342,7 +346,7 @@ def test_other_packs_patches_are_chained_called_and_kept(inv_node, s2d_node, mod
         calls.update({name: 0 for name in calls})
 
     calls.update({name: 0 for name in calls})
-    inv = invert(inv_node, patched, latent, source)
+    inv = invert(inv_node, patched, latent, source, store=store)
     check_calls("inversion")
     assert all(torch.equal(a, b) for a, b in zip(inv.latents, plain_inv.latents, strict=True))
     assert torch.equal(edit(s2d_node, patched, inv, target, half_mask(), T=1), plain_edit)
