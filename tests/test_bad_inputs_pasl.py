@@ -59,16 +59,37 @@ def test_pasl_weights_that_disappear_or_contradict_their_metadata(pasl, pasl_fil
         locate(pasl, pasl_files["mislabelled"])
 
 
-def test_pasl_encoder_and_clip_mismatches(pasl, pasl_files):
-    import comfy.sd
+def clip_g_only():
+    """A real, tiny ComfyUI CLIP that holds only a clip_g text model (as CLIP-G-only checkpoints do)."""
+    import functools
+    import json
+    import os
 
+    import comfy.sd
+    import comfy.sd1_clip
+    import comfy.supported_models_base
+
+    with open(os.path.join(os.path.dirname(comfy.sd1_clip.__file__), "sd1_clip_config.json")) as f:
+        config = json.load(f)
+    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=2, num_hidden_layers=2,
+                  projection_dim=64)
+    target = comfy.supported_models_base.ClipTarget(
+        functools.partial(comfy.sd1_clip.SD1Tokenizer, clip_name="g"),
+        functools.partial(comfy.sd1_clip.SD1ClipModel, clip_name="g", clip_model=comfy.sd1_clip.SDClipModel,
+                          textmodel_json_config=config))
+    clip = comfy.sd.CLIP(target, model_options={"dtype": torch.float32})
+    assert hasattr(clip.cond_stage_model, "clip_g") and list(clip.tokenize("hair")) == ["g"]
+    return clip
+
+
+def test_pasl_encoder_and_clip_mismatches(pasl, pasl_files):
     with pytest.raises(ValueError, match="trained with CLIP-L text features: connect the CLIP input"):
         locate(pasl, pasl_files["clip-l"])
     with pytest.raises(ValueError, match="has no clip_l: connect Flux's DualCLIPLoader"):
-        locate(pasl, pasl_files["clip-l"], clip=comfy.sd.CLIP(no_init=True))
+        locate(pasl, pasl_files["clip-l"], clip=clip_g_only())
     image = torch.rand(1, 40, 32, 3)
     plain = locate(pasl, pasl_files["minilm"], image=image)
-    with_clip = locate(pasl, pasl_files["minilm"], image=image, clip=comfy.sd.CLIP(no_init=True))
+    with_clip = locate(pasl, pasl_files["minilm"], image=image, clip=clip_g_only())
     assert all(torch.equal(a, b) for a, b in zip(plain, with_clip, strict=True))  # MiniLM ignores CLIP
 
 
