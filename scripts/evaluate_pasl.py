@@ -20,7 +20,8 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
 from sculptor.pasl import PASL, load_pasl  # noqa: E402
 from sculptor.pasl_infer import input_size  # noqa: E402
 from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402

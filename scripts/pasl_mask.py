@@ -18,7 +18,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
 from sculptor.pasl import load_pasl  # noqa: E402
 from sculptor.pasl_infer import locate  # noqa: E402
 from sculptor.text_features import get_encoder  # noqa: E402

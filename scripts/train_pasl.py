@@ -27,7 +27,8 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
+    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
 from scripts.evaluate_pasl import (  # noqa: E402,E501
     DEFAULT_DATA,
     evaluate,

@@ -9,8 +9,9 @@ step), "none" (plain editing from the inverted noise).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 from torch import Tensor
 

@@ -14,8 +14,9 @@ undoes it (sigmas[j+1] -> sigmas[j]) calls ("at", j + 1) and ("mid", j).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, Literal
+from typing import Literal
 
 from torch import Tensor
 

@@ -52,6 +52,11 @@ def import_comfyui() -> Path:
         import comfy.cli_args  # noqa: F401  (parses sys.argv once)
     finally:
         sys.argv = saved
+    import nodes  # ComfyUI's nodes.py, bound now: the pack's own `nodes/` package must never shadow it
+
+    if not str(getattr(nodes, "__file__", "")).startswith(str(root)):
+        raise RuntimeError(f"`import nodes` found {nodes.__file__}, not ComfyUI's nodes.py in {root}: "
+                           "something put the pack root before ComfyUI on sys.path")
     return root
 
 

@@ -34,11 +34,28 @@ class ComfyServer:
         for sub in ("input", "output", "temp", "user"):
             (workdir / sub).mkdir(exist_ok=True)
         self.log_path = workdir / "server.log"
-        cmd = [sys.executable, "main.py", "--cpu", "--listen", "127.0.0.1", "--port", str(self.port),
-               "--disable-api-nodes", "--database-url", "sqlite:///:memory:",
-               "--extra-model-paths-config", str(config), "--input-directory", str(workdir / "input"),
-               "--output-directory", str(workdir / "output"), "--temp-directory", str(workdir / "temp"),
-               "--user-directory", str(workdir / "user")]
+        cmd = [
+            sys.executable,
+            "main.py",
+            "--cpu",
+            "--listen",
+            "127.0.0.1",
+            "--port",
+            str(self.port),
+            "--disable-api-nodes",
+            "--database-url",
+            "sqlite:///:memory:",
+            "--extra-model-paths-config",
+            str(config),
+            "--input-directory",
+            str(workdir / "input"),
+            "--output-directory",
+            str(workdir / "output"),
+            "--temp-directory",
+            str(workdir / "temp"),
+            "--user-directory",
+            str(workdir / "user"),
+        ]
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=comfyui, stdout=self._log, stderr=subprocess.STDOUT, env=env)
@@ -89,7 +106,7 @@ class ComfyServer:
         raise TimeoutError(f"prompt {prompt_id} did not finish in {timeout} s:\n{self.log()[-3000:]}")
 
     def run(self, prompt: dict, timeout: float = 300) -> dict:
-        """Queue an API-format prompt, wait, and return its history entry; raise with ComfyUI's message on error."""
+        """Queue an API-format prompt, wait, return its history entry; raise with ComfyUI's error message."""
         entry = self.wait(self.queue(prompt), timeout)
         status = entry["status"]
         if status.get("status_str") != "success":

@@ -14,7 +14,6 @@ import sys
 from pathlib import Path
 
 import pytest
-
 from comfy_home import PACK_DIR, comfyui_version, import_comfyui
 
 COMFYUI = import_comfyui()  # sys.path only, plus `--cpu`; cheap and needed for collection of node tests
@@ -34,7 +33,7 @@ def comfyui() -> Path:
 
 @pytest.fixture(scope="session")
 def pack(comfyui, tmp_path_factory):
-    """The pack as ComfyUI loads it: from a custom_nodes folder, as a package, through nodes.load_custom_node."""
+    """The pack as ComfyUI loads it: from a custom_nodes folder, as a package, via nodes.load_custom_node."""
     import nodes
 
     folder = tmp_path_factory.mktemp("custom_nodes") / "flux-sculptor"
@@ -73,7 +72,10 @@ def tiny_latent():
 def server(comfyui, tmp_path_factory):
     from comfy_server import ComfyServer
 
-    srv = ComfyServer(COMFYUI, {"flux-sculptor": PACK_DIR, "flux_sculptor_tiny": TESTS_DIR / "tiny_flux_pack"},
-                      tmp_path_factory.mktemp("comfy_server"))
+    srv = ComfyServer(
+        COMFYUI,
+        {"flux-sculptor": PACK_DIR, "flux_sculptor_tiny": TESTS_DIR / "tiny_flux_pack"},
+        tmp_path_factory.mktemp("comfy_server"),
+    )
     yield srv
     srv.stop()

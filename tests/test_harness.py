@@ -2,8 +2,12 @@
 
 import torch
 
-PACK_NODE_IDS = {"FluxSculptorInversion", "FluxSculptorPASLMask", "FluxSculptorMaskCombine",
-                 "FluxSculptorS2DECSampler"}
+PACK_NODE_IDS = {
+    "FluxSculptorInversion",
+    "FluxSculptorPASLMask",
+    "FluxSculptorMaskCombine",
+    "FluxSculptorS2DECSampler",
+}
 
 
 def test_comfyui_is_the_real_one(comfyui):
@@ -22,10 +26,12 @@ def test_tiny_flux_plain_sampling_runs_through_comfy_samplers(tiny_flux, tiny_co
     latent = tiny_latent()["samples"]
     noise = torch.randn(latent.shape, generator=torch.Generator().manual_seed(0))
     cond = tiny_cond()
-    out = comfy.sample.sample(model, noise, 8, 1.0, "euler", "simple", cond, cond, latent,
-                              denoise=1.0, disable_pbar=True, seed=0)
-    again = comfy.sample.sample(model, noise, 8, 1.0, "euler", "simple", cond, cond, latent,
-                                denoise=1.0, disable_pbar=True, seed=0)
+    out = comfy.sample.sample(
+        model, noise, 8, 1.0, "euler", "simple", cond, cond, latent, denoise=1.0, disable_pbar=True, seed=0
+    )
+    again = comfy.sample.sample(
+        model, noise, 8, 1.0, "euler", "simple", cond, cond, latent, denoise=1.0, disable_pbar=True, seed=0
+    )
     assert out.shape == latent.shape and torch.isfinite(out).all()
     assert torch.equal(out, again)
     assert not torch.allclose(out, noise)
@@ -50,14 +56,27 @@ def test_server_lists_pack_nodes_and_executes_a_graph(server):
     ours = {k for k in info if k.startswith("FluxSculptor") and not k.startswith("FluxSculptorTest")}
     assert ours == PACK_NODE_IDS
     prompt = {
-        "1": {"class_type": "FluxSculptorTestTinyFlux", "inputs": {"seed": 0, "depth": 1, "depth_single": 2,
-                                                                    "weight_scale": 0.25}},
+        "1": {
+            "class_type": "FluxSculptorTestTinyFlux",
+            "inputs": {"seed": 0, "depth": 1, "depth_single": 2, "weight_scale": 0.25},
+        },
         "2": {"class_type": "FluxSculptorTestTinyConditioning", "inputs": {"seed": 0, "tokens": 8}},
         "3": {"class_type": "FluxSculptorTestTinyLatent", "inputs": {"seed": 0, "height": 16, "width": 16}},
-        "4": {"class_type": "KSampler", "inputs": {"model": ["1", 0], "positive": ["2", 0], "negative": ["2", 0],
-                                                   "latent_image": ["3", 0], "seed": 0, "steps": 4, "cfg": 1.0,
-                                                   "sampler_name": "euler", "scheduler": "simple",
-                                                   "denoise": 1.0}},
+        "4": {
+            "class_type": "KSampler",
+            "inputs": {
+                "model": ["1", 0],
+                "positive": ["2", 0],
+                "negative": ["2", 0],
+                "latent_image": ["3", 0],
+                "seed": 0,
+                "steps": 4,
+                "cfg": 1.0,
+                "sampler_name": "euler",
+                "scheduler": "simple",
+                "denoise": 1.0,
+            },
+        },
         "5": {"class_type": "FluxSculptorTestLatentStats", "inputs": {"latent": ["4", 0]}},
     }
     entry = server.run(prompt)

@@ -4,7 +4,6 @@ import copy
 
 import pytest
 import torch
-
 from pack_access import pack_module
 
 SCALE = 0.25  # tiny Flux weights ~ N(0, (0.25 / sqrt(fan_in))^2): a smooth velocity field
@@ -91,7 +90,7 @@ def test_recorded_values_are_the_image_rows_of_v_and_other_patches_still_run(run
     keys = [k for k in inv.store.keys() if k[1] == last]
     assert len(seen) == 2 * 3 + 1 and len(keys) == 2 * 3  # one call (sigma 0) is seen but not recorded
     tokens = inv.store._values[keys[0]].shape[2]
-    for (x, vec), key in zip(seen[1:], keys):
+    for (x, vec), key in zip(seen[1:], keys, strict=True):
         expected = single_block_values(dm.single_blocks[last], x, vec, tokens)
         assert torch.allclose(inv.store._values[key], expected, atol=1e-6)
 
@@ -102,7 +101,7 @@ def test_same_call_twice_is_bitwise_identical_and_model_is_untouched(runs, setup
     patches_before = dict(model.object_patches)
     a = runs.run_inversion(model, latent, cond, 4, 1.0, 2, "cpu", preview=False)
     b = runs.run_inversion(model, latent, cond, 4, 1.0, 2, "cpu", preview=False)
-    assert all(torch.equal(x, y) for x, y in zip(a.latents, b.latents))
+    assert all(torch.equal(x, y) for x, y in zip(a.latents, b.latents, strict=True))
     assert torch.equal(a.extra["noise_latent"], b.extra["noise_latent"])
     assert all(torch.equal(a.store._values[k], b.store._values[k]) for k in a.store.keys())
     assert model.model_options == options_before

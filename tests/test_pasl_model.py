@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import math
-import sys
 from pathlib import Path
 
 import pytest
 import torch
 from safetensors.torch import save_file
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-from scripts.train_pasl import dice_loss, lr_at, pasl_loss  # noqa: E402
-from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl  # noqa: E402
+from scripts.train_pasl import dice_loss, lr_at, pasl_loss  # the pack root is on sys.path (conftest)
+from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl
 
 
 @pytest.fixture(scope="module")

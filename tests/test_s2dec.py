@@ -2,7 +2,6 @@
 
 import pytest
 import torch
-
 from pack_access import pack_module
 
 STEPS = 30  # the paper's N; reconstruction is <= 1e-3 only with enough steps
@@ -33,7 +32,9 @@ def rel(a, b):
 
 def edit(runs, case, mask, fusion="s2d-ec", T=3, path="inversion", target=True, **kw):
     model, source, tgt, _, inv = case
-    return runs.run_edit(model, inv, tgt if target else source, mask, T, 1.0, fusion, path, preview=False, **kw)
+    return runs.run_edit(
+        model, inv, tgt if target else source, mask, T, 1.0, fusion, path, preview=False, **kw
+    )
 
 
 def test_source_prompt_with_inversion_path_reconstructs(runs, case):
@@ -55,8 +56,15 @@ def test_zero_mask_keeps_every_structure_latent_on_the_source_path(runs, case):
 def test_interpolate_path_uses_eq_10(runs, case):
     inv = case[4]
     seen = {}
-    edit(runs, case, torch.zeros(1, 8, 8), "latent", T=2, path="interpolate",
-         on_step=lambda j, x: seen.update({j: x}))
+    edit(
+        runs,
+        case,
+        torch.zeros(1, 8, 8),
+        "latent",
+        T=2,
+        path="interpolate",
+        on_step=lambda j, x: seen.update({j: x}),
+    )
     for j in (0, 1):
         t = inv.sigmas[j + 1]
         assert torch.equal(seen[j], (1.0 - t) * inv.clean + t * inv.noise)

@@ -32,7 +32,7 @@ def euler_error(n: int) -> float:
     x = torch.linspace(-1, 1, 7, dtype=torch.float64)
     x0 = x.clone()
     s = schedule(n)[::-1]
-    for a, b in zip(s[:-1], s[1:]):
+    for a, b in zip(s[:-1], s[1:], strict=False):
         x = x + (b - a) * linear_field(x, a, None)
     return float((x - x0 * EXACT_GROWTH).abs().max())
 

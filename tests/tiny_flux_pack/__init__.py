@@ -15,11 +15,16 @@ class TinyFluxModel(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="FluxSculptorTestTinyFlux", category="Flux-Sculptor/tests",
-            inputs=[io.Int.Input("seed", default=0, min=0, max=2**31), io.Int.Input("depth", default=2, min=1),
-                    io.Int.Input("depth_single", default=4, min=1),
-                    io.Float.Input("weight_scale", default=0.25, min=0.0, max=4.0, step=0.01)],
-            outputs=[io.Model.Output()])
+            node_id="FluxSculptorTestTinyFlux",
+            category="Flux-Sculptor/tests",
+            inputs=[
+                io.Int.Input("seed", default=0, min=0, max=2**31),
+                io.Int.Input("depth", default=2, min=1),
+                io.Int.Input("depth_single", default=4, min=1),
+                io.Float.Input("weight_scale", default=0.25, min=0.0, max=4.0, step=0.01),
+            ],
+            outputs=[io.Model.Output()],
+        )
 
     @classmethod
     def execute(cls, seed, depth, depth_single, weight_scale) -> io.NodeOutput:
@@ -30,9 +35,14 @@ class TinyFluxConditioning(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="FluxSculptorTestTinyConditioning", category="Flux-Sculptor/tests",
-            inputs=[io.Int.Input("seed", default=0, min=0, max=2**31), io.Int.Input("tokens", default=8, min=1)],
-            outputs=[io.Conditioning.Output()])
+            node_id="FluxSculptorTestTinyConditioning",
+            category="Flux-Sculptor/tests",
+            inputs=[
+                io.Int.Input("seed", default=0, min=0, max=2**31),
+                io.Int.Input("tokens", default=8, min=1),
+            ],
+            outputs=[io.Conditioning.Output()],
+        )
 
     @classmethod
     def execute(cls, seed, tokens) -> io.NodeOutput:
@@ -43,10 +53,15 @@ class TinyFluxLatent(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="FluxSculptorTestTinyLatent", category="Flux-Sculptor/tests",
-            inputs=[io.Int.Input("seed", default=0, min=0, max=2**31), io.Int.Input("height", default=16, min=2),
-                    io.Int.Input("width", default=16, min=2)],
-            outputs=[io.Latent.Output()])
+            node_id="FluxSculptorTestTinyLatent",
+            category="Flux-Sculptor/tests",
+            inputs=[
+                io.Int.Input("seed", default=0, min=0, max=2**31),
+                io.Int.Input("height", default=16, min=2),
+                io.Int.Input("width", default=16, min=2),
+            ],
+            outputs=[io.Latent.Output()],
+        )
 
     @classmethod
     def execute(cls, seed, height, width) -> io.NodeOutput:
@@ -59,14 +74,24 @@ class LatentStats(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
         return io.Schema(
-            node_id="FluxSculptorTestLatentStats", category="Flux-Sculptor/tests", is_output_node=True,
-            inputs=[io.Latent.Input("latent")], outputs=[])
+            node_id="FluxSculptorTestLatentStats",
+            category="Flux-Sculptor/tests",
+            is_output_node=True,
+            inputs=[io.Latent.Input("latent")],
+            outputs=[],
+        )
 
     @classmethod
     def execute(cls, latent) -> io.NodeOutput:
         samples: torch.Tensor = latent["samples"]
-        return io.NodeOutput(ui={"shape": list(samples.shape), "mean": [float(samples.mean())],
-                                 "std": [float(samples.std())], "values": samples.flatten().tolist()})
+        return io.NodeOutput(
+            ui={
+                "shape": list(samples.shape),
+                "mean": [float(samples.mean())],
+                "std": [float(samples.std())],
+                "values": samples.flatten().tolist(),
+            }
+        )
 
 
 class TinyFluxTestExtension(ComfyExtension):
