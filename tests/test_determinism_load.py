@@ -80,8 +80,11 @@ def test_pasl_masks_are_bitwise_reproducible(pack, pasl_weights):
     assert first[1].shape == (4, 48, 40) and not torch.equal(first[1][0], first[1][1])
 
 
-def graph(latent_seed=0, target_seed=1, store="cpu", masks=((0.0, 0.5),)) -> dict:
-    """API prompt: tiny model -> inversion -> one S2D-EC sampler per (left, right) mask column span."""
+def graph(latent_seed=0, target_seed=1, store="cpu", masks=((0.0, 0.5),), size=16, steps=4,
+          stats_size=None) -> dict:
+    """API prompt: tiny model -> inversion -> one S2D-EC sampler per (left, right) mask column span.
+    size: latent side; stats_size: if given, results are shrunk to this latent side before being reported
+    (keeps the server's history small in load tests)."""
     prompt = {
         "model": {"class_type": "FluxSculptorTestTinyFlux",
                   "inputs": {"seed": 0, "depth": 1, "depth_single": 2, "weight_scale": 0.25}},
@@ -89,10 +92,10 @@ def graph(latent_seed=0, target_seed=1, store="cpu", masks=((0.0, 0.5),)) -> dic
         "target": {"class_type": "FluxSculptorTestTinyConditioning",
                    "inputs": {"seed": target_seed, "tokens": 8}},
         "latent": {"class_type": "FluxSculptorTestTinyLatent",
-                   "inputs": {"seed": latent_seed, "height": 16, "width": 16}},
+                   "inputs": {"seed": latent_seed, "height": size, "width": size}},
         "inv": {"class_type": "FluxSculptorInversion",
                 "inputs": {"model": ["model", 0], "latent": ["latent", 0], "conditioning": ["source", 0],
-                           "steps": 4, "guidance": 1.0, "value_blocks": 2, "store": store}},
+                           "steps": steps, "guidance": 1.0, "value_blocks": 2, "store": store}},
     }
     for i, (left, right) in enumerate(masks):
         for name, value in ((f"solid{i}", 0.0), (f"fill{i}", 1.0)):
@@ -109,8 +112,14 @@ def graph(latent_seed=0, target_seed=1, store="cpu", masks=((0.0, 0.5),)) -> dic
                                          "conditioning": ["target", 0], "mask": [f"crop{i}", 0],
                                          "structure_steps": 2, "guidance": 2.0, "fusion": "s2d-ec",
                                          "source_path": "inversion"}}
-        prompt[f"stats{i}"] = {"class_type": "FluxSculptorTestLatentStats",
-                               "inputs": {"latent": [f"edit{i}", 0]}}
+        reported = [f"edit{i}", 0]
+        if stats_size is not None:
+            prompt[f"shrink{i}"] = {"class_type": "LatentUpscale",
+                                    "inputs": {"samples": reported, "upscale_method": "area",
+                                               "width": 8 * stats_size, "height": 8 * stats_size,
+                                               "crop": "disabled"}}
+            reported = [f"shrink{i}", 0]
+        prompt[f"stats{i}"] = {"class_type": "FluxSculptorTestLatentStats", "inputs": {"latent": reported}}
     return prompt
 
 
@@ -149,16 +158,25 @@ def test_samplers_in_one_graph_and_graphs_back_to_back_share_no_state(server, in
 
 @pytest.mark.server
 def test_twenty_queued_edits_succeed_with_steady_memory(server, capsys):
-    """20 different edits (new source latent and target prompt each: inversion and edit both rerun)."""
+    """20 different edits (new source latent and target prompt each: inversion and edit both rerun).
+    Tiny latents keep this fast, so the RSS bound catches only large leaks; that no tensor outlives an
+    inversion is checked exactly in test_hygiene.py."""
     import psutil
 
+    size, steps = 16, 4
+    recorded = 2 * steps * 2 * 4 * (size // 2) ** 2 * 16 * 4  # calls x blocks x heads x tokens x dim x fp32
+    visited = (steps + 1) * 16 * size * size * 4
+
+    def edit_graph(i: int) -> dict:
+        return with_defaults(server, graph(latent_seed=100 + i, target_seed=200 + i, size=size, steps=steps,
+                                           stats_size=8))
+
     proc = psutil.Process(server.proc.pid)
-    first = server.wait(server.queue(with_defaults(server, graph(latent_seed=100, target_seed=200))))
+    first = server.wait(server.queue(edit_graph(0)))
     results(first, 1)
     rss_first = proc.memory_info().rss
     start = time.monotonic()
-    ids = [server.queue(with_defaults(server, graph(latent_seed=101 + i, target_seed=201 + i)))
-           for i in range(19)]
+    ids = [server.queue(edit_graph(i)) for i in range(1, 20)]
     outs = [results(server.wait(pid), 1)[0] for pid in ids]
     seconds = time.monotonic() - start
     rss_last = proc.memory_info().rss
@@ -167,5 +185,6 @@ def test_twenty_queued_edits_succeed_with_steady_memory(server, capsys):
     with capsys.disabled():
         print(f"\n[load] 20 queued edits OK; server RSS after the 1st: {rss_first / 2**20:.1f} MiB, "
               f"after the 20th: {rss_last / 2**20:.1f} MiB ({100 * change:+.2f}%); "
-              f"19 edits took {seconds:.1f} s")
+              f"19 edits took {seconds:.1f} s; each inversion held {(recorded + visited) / 2**20:.1f} MiB "
+              f"(a leak of all 20 would be {100 * 20 * (recorded + visited) / rss_first:.0f}% of the RSS)")
     assert abs(change) <= 0.05
