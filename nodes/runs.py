@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import math
 import weakref
-from typing import Callable
+from collections.abc import Callable
 
 import comfy.model_base
 import torch
