@@ -19,6 +19,10 @@ if ! command -v chromium >/dev/null 2>&1; then
   fi
 fi
 
+# One torch/OpenMP thread per process: the suite runs tiny models in several processes (pytest and the
+# ComfyUI servers); on a 2-core machine torch's default threads spin against each other (measured: one tiny
+# Flux call 2.3 s with default threads vs 31 ms with 1 under load).
+export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export FLUX_SCULPTOR_COMFYUI_RESOLVED="$COMFYUI_DIR"
 export FLUX_SCULPTOR_DATA_PYTHON="$DATA_VENV/bin/python"
 cd "$PACK_DIR"
