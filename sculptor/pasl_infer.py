@@ -31,7 +31,8 @@ def input_size(h: int, w: int, resolution: int, multiple: int = 8) -> tuple[int,
 def to_model_input(image: torch.Tensor, resolution: int) -> torch.Tensor:
     """IMAGE [B,H,W,C] 0..1 (C>=3; extra channels ignored) -> [B,3,h,w] at the model's input size."""
     if image.ndim != 4 or image.shape[-1] < 3:
-        raise ValueError(f"expected an IMAGE [B,H,W,C] with C>=3, got {tuple(image.shape)}")
+        raise ValueError(f"expected an RGB IMAGE [B,H,W,C] with C >= 3, got {tuple(image.shape)}: connect a "
+                         "LoadImage or VAEDecode IMAGE (convert a MASK with MaskToImage first)")
     x = image[..., :3].permute(0, 3, 1, 2).float()
     size = input_size(x.shape[-2], x.shape[-1], resolution)
     return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
