@@ -10,11 +10,16 @@ Fixtures:
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
 import pytest
-from comfy_home import PACK_DIR, comfyui_version, import_comfyui
+from comfy_home import FS_HOME, PACK_DIR, comfyui_version, import_comfyui
+
+# The PASL dataset venv (mediapipe, numpy<2) that scripts/test.sh creates; found without the variable too.
+if (FS_HOME / "venv-data" / "bin" / "python").exists():
+    os.environ.setdefault("FLUX_SCULPTOR_DATA_PYTHON", str(FS_HOME / "venv-data" / "bin" / "python"))
 
 COMFYUI = import_comfyui()  # sys.path only, plus `--cpu`; cheap and needed for collection of node tests
 TESTS_DIR = Path(__file__).resolve().parent
