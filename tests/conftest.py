@@ -3,6 +3,7 @@
 Fixtures:
 - `comfyui`: the ComfyUI folder, importable in-process (`import comfy.samplers` etc. work afterwards).
 - `pack`: the pack module loaded by ComfyUI's own `nodes.load_custom_node`, as at server start.
+- `inv_node`, `s2d_node`: our two editing node classes from that package.
 - `tiny_flux`, `tiny_cond`, `tiny_latent`: factories for tiny random Flux MODEL / CONDITIONING / LATENT.
 - `server`: the real ComfyUI server with the pack and tests/tiny_flux_pack loaded (session-wide).
 """
@@ -16,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from comfy_home import FS_HOME, PACK_DIR, comfyui_version, import_comfyui
+from pack_access import pack_module
 
 # The PASL dataset venv (mediapipe, numpy<2) that scripts/test.sh creates; found without the variable too.
 if (FS_HOME / "venv-data" / "bin" / "python").exists():
@@ -50,6 +52,18 @@ def pack(comfyui, tmp_path_factory):
     init_file = str(folder / "__init__.py")
     module = next(m for m in list(sys.modules.values()) if getattr(m, "__file__", None) == init_file)
     return module
+
+
+@pytest.fixture(scope="session")
+def inv_node(pack):
+    """The FluxSculptorInversion node class, from the pack as ComfyUI loaded it."""
+    return pack_module(pack, "nodes.inversion").FluxSculptorInversion
+
+
+@pytest.fixture(scope="session")
+def s2d_node(pack):
+    """The FluxSculptorS2DECSampler node class, from the pack as ComfyUI loaded it."""
+    return pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler
 
 
 @pytest.fixture(scope="session")

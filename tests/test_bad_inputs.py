@@ -19,17 +19,6 @@ import logging
 
 import pytest
 import torch
-from pack_access import pack_module
-
-
-@pytest.fixture(scope="module")
-def inv_node(pack):
-    return pack_module(pack, "nodes.inversion").FluxSculptorInversion
-
-
-@pytest.fixture(scope="module")
-def s2d_node(pack):
-    return pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler
 
 
 @pytest.fixture(scope="module")

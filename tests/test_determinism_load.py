@@ -10,16 +10,6 @@ import torch
 from pack_access import pack_module
 
 
-@pytest.fixture(scope="module")
-def inv_node(pack):
-    return pack_module(pack, "nodes.inversion").FluxSculptorInversion
-
-
-@pytest.fixture(scope="module")
-def s2d_node(pack):
-    return pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler
-
-
 def inversion_and_edit(inv_node, s2d_node, model, latent, source, target, mask, steps=5,
                        solver="rf_solver", store="cpu"):
     inv, noise = inv_node.execute(model=model, latent=latent, conditioning=source, steps=steps, guidance=1.0,
