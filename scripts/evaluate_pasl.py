@@ -2,7 +2,8 @@
 
     python scripts/evaluate_pasl.py --weights pasl_weights/pasl_minilm_celeba.safetensors [--limit N]
 
-IoU per region at threshold 0.5, computed at the original image size (CelebA 178x218): the sum of
+IoU per region at threshold 0.5, computed at the original image size (CelebA 178x218) on the masks the
+node makes (refined, 8 views, unless --no-refine): the sum of
 intersections over the sum of unions across all held-out images and all of the region's phrasings.
 The data file comes from scripts/build_pasl_dataset.py.
 """
@@ -23,7 +24,7 @@ import torch.nn.functional as F
 if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
     sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
 from sculptor.pasl import PASL, load_pasl  # noqa: E402
-from sculptor.pasl_infer import input_size  # noqa: E402
+from sculptor.pasl_infer import input_size, view_features, view_logits  # noqa: E402
 from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
 from sculptor.text_features import TextEncoder, get_encoder  # noqa: E402
 
@@ -64,22 +65,23 @@ def images_to_input(images: np.ndarray, resolution: int) -> torch.Tensor:
 @torch.no_grad()
 def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Tensor,
               region_of: torch.Tensor, group_of: torch.Tensor, n_groups: int,
-              batch: int = 8) -> np.ndarray:
+              batch: int = 8, refine: bool = True) -> np.ndarray:
     """IoU per group [n_groups] at threshold 0.5, summed over images and the group's phrasings.
 
     text [P,D] raw features; region_of [P] the ground-truth region of each phrasing; group_of [P].
-    Predictions are upsampled from 1/8 of the model input to the image size before thresholding.
+    Predictions are logits at the image size exactly as the node makes them (`refine`: the 8-view
+    average of sculptor/pasl_infer.py), thresholded at 0.
     """
     inter = torch.zeros(n_groups, dtype=torch.float64)
     uni = torch.zeros(n_groups, dtype=torch.float64)
     txt = model.text_features(text)
     for i in range(0, len(images), batch):
         x = images_to_input(images[i:i + batch], model.config.resolution)
-        feats = model.image_features(x)
+        feats = view_features(model, x, refine)
         gt_all = torch.from_numpy(masks[i:i + batch])
         for j in range(0, len(region_of), 64):
-            lo = model.logits_from(feats, txt[j:j + 64])
-            pred = F.interpolate(lo, size=gt_all.shape[-2:], mode="bilinear", align_corners=False) > 0
+            lo = view_logits(model, feats, txt[j:j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:]))
+            pred = lo > 0
             g = gt_all[:, region_of[j:j + 64]]
             grp = group_of[j:j + 64]
             inter.index_add_(0, grp, (pred & g).sum((0, 2, 3)).double())
@@ -88,7 +90,7 @@ def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Te
 
 
 def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
-             limit: int = 0) -> dict[str, dict[str, float]]:
+             limit: int = 0, refine: bool = True) -> dict[str, dict[str, float]]:
     """{'train': {region: IoU}, 'unseen': {...}} on the held-out images (first `limit` if > 0)."""
     sel = np.flatnonzero(data["holdout"])
     if limit:
@@ -98,7 +100,7 @@ def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
     region_of = torch.cat([r_train, r_unseen])
     group_of = torch.cat([r_train, r_unseen + len(REGIONS)])
     iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t_train, t_unseen]),
-                    region_of, group_of, 2 * len(REGIONS))
+                    region_of, group_of, 2 * len(REGIONS), refine=refine)
     n = len(REGIONS)
     return {"train": {r: float(v) for r, v in zip(REGIONS, iou[:n], strict=True)},
             "unseen": {r: float(v) for r, v in zip(REGIONS, iou[n:], strict=True)}}
@@ -136,6 +138,8 @@ def main() -> None:
     ap.add_argument("--subset", type=int, default=0,
                     help="also evaluate the first N held-out images (the weights test's reference)")
     ap.add_argument("--json", type=Path, default=None, help="also write the result(s) as JSON here")
+    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                    help="8-view refined masks as the node's default (--no-refine: one plain pass)")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
@@ -147,10 +151,10 @@ def main() -> None:
         if key == "subset" and not limit:
             continue
         t0 = time.perf_counter()
-        result = evaluate(model, data, encoder, limit)
+        result = evaluate(model, data, encoder, limit, refine=args.refine)
         n = min(limit, n_all) if limit else n_all
         print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n")
-        report[key] = {"images": n, **result, "mean": mean_iou(result)}
+        report[key] = {"images": n, "refine": args.refine, **result, "mean": mean_iou(result)}
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")
     report["text_space_agreement"] = [hits, total]

@@ -40,6 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument("--out-dir", type=Path, default=Path("."))
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
+    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
+                    help="8-view refined mask, as the node's default (--no-refine: one pass)")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -52,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
-        mask, per, parts = locate(model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt)
+        mask, per, parts = locate(model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt,
+                                  refine=args.refine)
         t2 = time.perf_counter()
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -37,7 +37,7 @@ from scripts.evaluate_pasl import (  # noqa: E402,E501
     mean_iou,
     prompt_table,
 )
-from sculptor.pasl import PASL, PASLConfig, save_pasl  # noqa: E402
+from sculptor.pasl import PASL, PASLConfig, load_pasl, save_pasl  # noqa: E402
 from sculptor.regions import REGIONS, TRAIN_PROMPTS  # noqa: E402
 from sculptor.text_features import ENCODER_DIMS, get_encoder  # noqa: E402
 
@@ -206,6 +206,9 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=ROOT / "pasl_weights" / "pasl_minilm_celeba.safetensors")
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--init-from", type=Path, default=None,
+                    help="start a new training round from these PASL weights (fresh AdamW and schedule; "
+                         "the workdir must not hold a checkpoint of another round unless --resume)")
     ap.add_argument("--benchmark", action="store_true")
     args = ap.parse_args()
     if args.benchmark:
@@ -226,6 +229,12 @@ def main() -> None:
                             resolution=args.resolution))
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     state = {"epoch": 0, "step": 0, "train_seconds": 0.0, "wall_seconds": 0.0, "history": []}
+    if args.init_from is not None:
+        init = load_pasl(args.init_from, encoder=args.encoder)
+        if init.config != model.config:
+            raise SystemExit(f"{args.init_from} has config {init.config}, this run wants {model.config}")
+        model.load_state_dict(init.state_dict())
+        state["init_from"] = str(args.init_from)
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         print(f"resumed at epoch {state['epoch']}, step {state['step']}", flush=True)
@@ -270,7 +279,7 @@ def main() -> None:
         bar.close()
         state["train_seconds"] += time.time() - t0
         model.eval()
-        res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit))
+        res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit, refine=False))
         mean = sums / max(done, 1)
         state["history"].append({"epoch": epoch + 1, "steps": done,
                                  "loss": mean[0], "bce": mean[1], "dice": mean[2],

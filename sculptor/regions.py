@@ -1,8 +1,10 @@
 """The 18 face regions PASL locates, with training phrasings and unseen evaluation paraphrases.
 
-`TRAIN_PROMPTS[name]` holds the phrasings the trainer samples from; `UNSEEN_PROMPTS[name]` holds
-paraphrases that never appear in training and only serve the held-out evaluation. The two lists are
-disjoint (checked by tests). Order of `REGIONS` is the channel order of the dataset's mask arrays.
+`TRAIN_PROMPTS[name]` holds the phrasings the trainer samples from (first-round list plus the
+second round's additions); `UNSEEN_PROMPTS[name]` holds paraphrases that never appear in training and
+only serve the held-out evaluation. The lists are disjoint, and the additions bring in none of the
+unseen paraphrases' words (both checked by tests). Order of `REGIONS` is the channel order of the
+dataset's mask arrays.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ REGIONS: tuple[str, ...] = (
     "eyeglasses",
 )
 
-TRAIN_PROMPTS: dict[str, tuple[str, ...]] = {
+_FIRST_PROMPTS: dict[str, tuple[str, ...]] = {
     "beard": (
         "beard", "the beard", "his beard", "facial hair", "add a beard", "a thick beard",
         "stubble on the jaw", "a full beard", "grow a beard", "the bearded lower face",
@@ -99,6 +101,127 @@ TRAIN_PROMPTS: dict[str, tuple[str, ...]] = {
         "remove the glasses", "eyewear",
     ),
 }
+
+# Added in the second training round: everyday edit wordings (subjects, colours, styles) so that the
+# projector sees a wider neighbourhood of each region in text space. Rule, checked by a test: no word
+# of these may occur in UNSEEN_PROMPTS unless the first-round phrasings above already used it, so the
+# unseen paraphrases stay unseen in vocabulary too. Synonyms aimed at particular unseen words were not added.
+_MORE_PROMPTS: dict[str, tuple[str, ...]] = {
+    "beard": (
+        "a man with a beard", "a long beard", "a short trimmed beard", "a white beard", "a black beard",
+        "a red beard", "a scruffy beard", "stubble", "an unshaven jaw", "a moustache and beard",
+        "a mustache", "shave the beard off", "a bearded man", "thick facial hair", "a neatly groomed beard",
+        "the moustache", "a handlebar moustache", "beard stubble", "a braided beard", "a viking beard",
+    ),
+    "face shape": (
+        "a round face", "a long face", "a heart shaped face", "a wide face", "a thin face", "a chubby face",
+        "an angular face", "a diamond shaped face", "the contour of the face", "the entire face",
+        "a slim face", "a v-shaped face", "make the face wider", "a fuller face", "the shape of her face",
+        "his face shape", "a broad face", "a chiseled face", "face proportions", "a skinny face",
+    ),
+    "chin": (
+        "a small chin", "a weak chin", "a prominent chin", "a receding chin", "a protruding chin",
+        "a chin dimple", "the chin area", "a long chin", "a short chin", "a wide chin", "a narrow chin",
+        "a sharp chin", "reshape the chin", "give him a stronger chin", "the front of the jaw",
+        "the chin below the mouth", "a woman with a small chin", "a man with a strong chin",
+    ),
+    "skin": (
+        "clear skin", "flawless skin", "oily skin", "dry skin", "acne", "pimples", "blemishes",
+        "smoother skin", "aged skin", "youthful skin", "a sunburn", "sun-kissed skin", "fair skin",
+        "olive skin", "dark skin", "porcelain skin", "rough skin", "the skin of the face", "skin colour",
+        "skin color", "remove the blemishes", "a woman with smooth skin",
+    ),
+    "hair": (
+        "blonde hair", "brown hair", "black hair", "short hair", "straight hair", "a ponytail", "bangs",
+        "a fringe", "a hairdo", "braids", "hair colour", "silver hair", "white hair", "pink hair",
+        "a perm", "messy hair", "shiny hair", "an afro", "a bun", "a pixie haircut",
+        "shoulder length hair", "a woman with long hair", "a man with short hair", "thick hair",
+        "frizzy hair", "slicked back hair", "the strands of hair",
+    ),
+    "hairline": (
+        "the hairline at the forehead", "a straight hairline", "a rounded hairline", "a low hairline",
+        "a thinning hairline", "fix the receding hairline", "the edge of the scalp", "hairline recession",
+        "the line where the hair begins", "baby hairs along the hairline", "an m-shaped hairline",
+        "restore the hairline", "a man with a receding hairline", "a hairline transplant",
+        "the hair edge above the forehead",
+    ),
+    "forehead": (
+        "a wide forehead", "a narrow forehead", "a shiny forehead", "a tall forehead",
+        "a sweaty forehead", "wrinkles on the forehead", "a furrowed forehead", "the area above the eyebrows",
+        "a smaller forehead", "a larger forehead", "remove the forehead wrinkles", "a bindi on the forehead",
+        "a tattoo on the forehead", "a scar on the forehead", "the middle of the forehead",
+        "smooth the forehead", "a woman with a big forehead",
+    ),
+    "mouth": (
+        "a big smile with teeth", "teeth", "the teeth", "show the teeth", "a toothy smile",
+        "a slightly open mouth", "close the mouth", "a frowning mouth", "the mouth corners", "mouth shape",
+        "a narrow mouth", "a bigger mouth", "a smaller mouth", "a laughing mouth", "a mouth open in shock",
+        "the area around the mouth", "a lopsided smile", "a man with his mouth open",
+    ),
+    "lips": (
+        "pink lips", "lip shape", "a fuller upper lip", "the lower lip", "thinner lips", "nude lipstick",
+        "purple lipstick", "red lipstick", "a woman with red lipstick", "bright red lips", "chapped lips",
+        "matte lipstick", "lip tint", "bigger lips", "lip filler", "cherry lips", "dark red lips",
+        "berry lipstick", "coral lips",
+    ),
+    "nose": (
+        "a long nose", "a short nose", "a crooked nose", "a thin nose", "the tip of the nose",
+        "a roman nose", "an upturned nose", "a flat nose", "a broader nose", "nose shape", "reshape the nose",
+        "a nose ring", "a nose piercing", "a red nose", "the nostril area", "a narrower nose", "a sharp nose",
+        "a man with a big nose",
+    ),
+    "eyebrows": (
+        "the eyebrow shape", "darker eyebrows", "blonde eyebrows", "straight eyebrows", "fuller eyebrows",
+        "shaped eyebrows", "groomed brows", "thicker brows", "thinner brows", "an eyebrow piercing",
+        "eyebrow hair", "microbladed eyebrows", "bleached eyebrows", "low eyebrows", "high arched brows",
+        "angry eyebrows", "a woman with thin eyebrows", "the left and right eyebrows",
+    ),
+    "under-eye": (
+        "concealer under the eyes", "wrinkles under the eyes", "swollen under-eyes",
+        "dark shadows under the eyes", "brighten the under-eye area", "fix the eye bags",
+        "remove the bags under her eyes", "hollow under-eyes", "the skin under each eye",
+        "under-eye wrinkles", "dark under-eye skin", "heavy bags under his eyes",
+        "the area just below the eyes",
+    ),
+    "pupils": (
+        "amber eyes", "violet eyes", "light blue eyes", "dark brown irises", "cat-like pupils",
+        "eyes with golden irises", "black pupils", "small pupils", "large pupils", "the iris and pupil",
+        "purple eyes", "make her eyes green", "bright blue irises", "ice blue eyes", "red irises",
+        "a woman with green eyes", "heterochromia",
+    ),
+    "eyes": (
+        "big eyes", "small eyes", "smiling eyes", "half closed eyes", "squinting eyes", "the eye shape",
+        "upturned eyes", "round eyes", "droopy eyes", "crossed eyes", "the eye area", "sparkling eyes",
+        "bright eyes", "deep set eyes", "monolid eyes", "eyelashes", "long eyelashes",
+        "make the eyes smaller", "a woman with big eyes",
+    ),
+    "makeup": (
+        "full makeup", "no makeup", "remove the makeup", "bold makeup", "stage makeup", "party makeup",
+        "bridal makeup", "goth makeup", "foundation and blush", "eyeliner and lipstick", "winged eyeliner",
+        "glitter makeup", "clown makeup", "face makeup", "light makeup", "dramatic makeup",
+        "wearing makeup", "a woman wearing makeup",
+    ),
+    "cheeks": (
+        "pink cheeks", "red cheeks", "blushing cheeks", "rouge", "dimples", "fuller cheeks",
+        "slimmer cheeks", "sculpted cheekbones", "contoured cheekbones", "puffy cheeks",
+        "blush on the cheeks", "the left and right cheeks", "plump cheeks", "round cheeks",
+        "defined cheekbones", "a woman with rosy cheeks",
+    ),
+    "expression": (
+        "a big smile", "laughing", "crying", "a serious expression", "a calm expression", "a scared face",
+        "a shocked expression", "a disgusted face", "a smirk", "a confused expression", "a joyful face",
+        "a frown", "a worried expression", "a cheerful expression", "an excited face", "a grumpy face",
+        "emotion", "a stern face", "a playful expression", "make the man smile",
+    ),
+    "eyeglasses": (
+        "a man wearing glasses", "a woman with glasses", "thick framed glasses", "aviator sunglasses",
+        "thin metal glasses", "rimless glasses", "cat eye glasses", "oversized glasses",
+        "gold rimmed glasses", "tinted glasses", "glasses frames", "the glasses", "eyeglass frames",
+        "prescription glasses", "shades", "nerdy glasses", "wire frame glasses",
+    ),
+}
+
+TRAIN_PROMPTS: dict[str, tuple[str, ...]] = {r: _FIRST_PROMPTS[r] + _MORE_PROMPTS[r] for r in REGIONS}
 
 UNSEEN_PROMPTS: dict[str, tuple[str, ...]] = {
     "beard": ("whiskers", "a goatee", "a bushy beard on the jaw", "hair growing on the chin and jaw",

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import torch
+import torch.nn.functional as F
 
-from sculptor import pasl_infer
+from sculptor import pasl_infer, regions
 from sculptor.pasl import PASL, PASLConfig
 from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
 from sculptor.text_features import CallableEncoder, MiniLMEncoder, get_encoder
@@ -17,6 +20,17 @@ def test_regions_and_prompt_lists() -> None:
     unseen = [p for r in REGIONS for p in UNSEEN_PROMPTS[r]]
     assert all(len(TRAIN_PROMPTS[r]) >= 10 and len(UNSEEN_PROMPTS[r]) >= 5 for r in REGIONS)
     assert not set(seen) & set(unseen), "evaluation paraphrases must never be trained on"
+    assert all(len(set(TRAIN_PROMPTS[r])) == len(TRAIN_PROMPTS[r]) for r in REGIONS)
+
+
+def test_second_round_phrasings_bring_in_no_unseen_words() -> None:
+    """Words of the second round's additions that occur in unseen paraphrases were all used before."""
+    def words(prompts: dict[str, tuple[str, ...]]) -> set[str]:
+        return {w for ps in prompts.values() for p in ps for w in re.findall(r"[a-z]+", p.lower())}
+
+    leaked = (words(regions._MORE_PROMPTS) & words(UNSEEN_PROMPTS)) - words(regions._FIRST_PROMPTS)
+    assert not leaked, f"second-round training phrasings use unseen-only words: {sorted(leaked)}"
+    assert words(regions._FIRST_PROMPTS) < words(TRAIN_PROMPTS)
 
 
 def test_split_prompt() -> None:
@@ -49,6 +63,37 @@ def test_predict_masks_at_image_size_and_union() -> None:
     clip_enc = CallableEncoder("clip-l", lambda ps: torch.randn(len(ps), 768))
     with pytest.raises(ValueError, match="need text encoder 'minilm'"):
         pasl_infer.locate(model, clip_enc, image, "hair")
+
+
+def test_refine_views_and_shift_inverse() -> None:
+    assert pasl_infer.views(False) == [(0, 0, False)]
+    refined = pasl_infer.views(True)
+    assert len(set(refined)) == 8 and {(dy, dx) for dy, dx, _ in refined} == {(0, 0), (0, 4), (4, 0), (4, 4)}
+    x = torch.rand(2, 3, 24, 32)
+    for dy, dx, _ in refined:
+        moved = pasl_infer.shift(x, dy, dx)
+        assert torch.equal(moved[..., dy:, dx:], x[..., :24 - dy, :32 - dx])
+        assert torch.equal(pasl_infer.unshift(moved, dy, dx)[..., :24 - dy, :32 - dx], x[..., :24 - dy, :32 - dx])
+
+
+def test_refine_off_is_the_single_pass_and_on_is_mirror_equivariant() -> None:
+    """refine=False is exactly sigmoid(upsampled logits); refine=True maps each view back to the image, so
+    mirroring the image mirrors the mask (a random single pass is not mirror-equivariant)."""
+    torch.manual_seed(1)
+    model = PASL(PASLConfig(resolution=64)).eval()
+    for p in model.parameters():
+        p.data.mul_(3)
+    text, image = torch.randn(2, 384), torch.rand(1, 48, 40, 3)
+    plain = pasl_infer.predict_masks(model, image, text, refine=False)
+    with torch.no_grad():
+        x = pasl_infer.to_model_input(image, 64)
+        ref = F.interpolate(model(x, text), size=(48, 40), mode="bilinear", align_corners=False).sigmoid()
+    assert torch.equal(plain, ref)
+    mirrored = image.flip(2)
+    on = pasl_infer.predict_masks(model, image, text)
+    assert torch.allclose(pasl_infer.predict_masks(model, mirrored, text), on.flip(-1), atol=1e-5)
+    assert (pasl_infer.predict_masks(model, mirrored, text, refine=False) - plain.flip(-1)).abs().max() > 1e-2
+    assert on.shape == plain.shape and (on - plain).abs().max() > 1e-3
 
 
 def test_callable_encoder_checks_shape() -> None:

@@ -48,7 +48,7 @@ def test_schema_documents_every_input(node_mod) -> None:
     assert schema.display_name == "Flux-Sculptor PASL Mask"
     assert schema.category == "Flux-Sculptor/Locate"
     assert schema.description
-    assert [i.id for i in schema.inputs] == ["image", "prompt", "weights", "clip"]
+    assert [i.id for i in schema.inputs] == ["image", "prompt", "weights", "refine", "clip"]
     assert all(i.tooltip for i in schema.inputs + schema.outputs)
     assert [o.id for o in schema.outputs] == ["mask", "sub_masks"]
 
@@ -71,6 +71,9 @@ def test_execute_gives_image_size_masks_and_union(node_mod, user_weights) -> Non
     assert mask.shape == (2, 40, 56) and sub.shape == (6, 40, 56)
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
     assert torch.equal(mask[0], sub[:3].amax(0)) and torch.equal(mask[1], sub[3:].amax(0))
+    plain, _ = node.execute(image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"],
+                            refine=False).result
+    assert plain.shape == mask.shape and not torch.allclose(plain, mask), "refine must reach the masks"
 
 
 @pytest.mark.parametrize("name", ["../pasl_weights/x.safetensors", "/etc/passwd", "missing.safetensors"])
@@ -150,7 +153,7 @@ def test_server_runs_the_node_in_a_graph(server) -> None:
     assert options and all(o.endswith(".safetensors") for o in options)
     Image.fromarray((np.random.default_rng(0).random((72, 48, 3)) * 255).astype(np.uint8)).save(
         Path(server.workdir) / "input" / "pasl_face.png")
-    prompt = {
+    prompt = {  # without "refine": API prompts saved before that input existed keep working
         "1": {"class_type": "LoadImage", "inputs": {"image": "pasl_face.png"}},
         "2": {"class_type": "FluxSculptorPASLMask",
               "inputs": {"image": ["1", 0], "prompt": "hair\nlips", "weights": options[0]}},
