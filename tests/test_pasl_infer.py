@@ -73,7 +73,8 @@ def test_refine_views_and_shift_inverse() -> None:
     for dy, dx, _ in refined:
         moved = pasl_infer.shift(x, dy, dx)
         assert torch.equal(moved[..., dy:, dx:], x[..., :24 - dy, :32 - dx])
-        assert torch.equal(pasl_infer.unshift(moved, dy, dx)[..., :24 - dy, :32 - dx], x[..., :24 - dy, :32 - dx])
+        back = pasl_infer.unshift(moved, dy, dx)
+        assert torch.equal(back[..., :24 - dy, :32 - dx], x[..., :24 - dy, :32 - dx])
 
 
 def test_refine_off_is_the_single_pass_and_on_is_mirror_equivariant() -> None:

@@ -60,7 +60,8 @@ def test_held_out_iou_matches_the_model_card(dataset) -> None:
     """First N held-out images (CPU-affordable): mean IoU within TOLERANCE of the card, per prompt set."""
     reference = json.loads(CARD_JSON.read_text())["subset"]
     model = load_pasl(WEIGHTS)
-    result = evaluate(model, dataset, get_encoder("minilm"), limit=reference["images"], refine=reference["refine"])
+    result = evaluate(model, dataset, get_encoder("minilm"), limit=reference["images"],
+                      refine=reference["refine"])
     mean = mean_iou(result)
     for key in ("train", "unseen"):
         assert abs(mean[key] - reference["mean"][key]) <= TOLERANCE, (key, mean[key], reference["mean"][key])
