@@ -37,7 +37,7 @@ from scripts.evaluate_pasl import (  # noqa: E402,E501
     mean_iou,
     prompt_table,
 )
-from sculptor.pasl import PASL, PASLConfig, load_pasl, save_pasl  # noqa: E402
+from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl  # noqa: E402
 from sculptor.regions import REGIONS, TRAIN_PROMPTS  # noqa: E402
 from sculptor.text_features import ENCODER_DIMS, get_encoder  # noqa: E402
 
@@ -234,7 +234,10 @@ def main() -> None:
         if init.config != model.config:
             raise SystemExit(f"{args.init_from} has config {init.config}, this run wants {model.config}")
         model.load_state_dict(init.state_dict())
+        meta = read_metadata(args.init_from)
         state["init_from"] = str(args.init_from)
+        before = f", itself from {meta['init_from']}" if "init_from" in meta else ""
+        state["init_from_note"] = f"{args.init_from.name} (epochs {meta.get('epochs', '?')}{before})"
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         print(f"resumed at epoch {state['epoch']}, step {state['step']}", flush=True)
@@ -297,8 +300,11 @@ def main() -> None:
     epochs = str(state["epoch"])
     if partial < steps_per_epoch:
         epochs = f"{state['epoch'] - 1} + {partial}/{steps_per_epoch} steps"
-    save_pasl(model, args.out, extra={"epochs": epochs, "steps": str(state["step"]), "train_seconds":
-                                      f"{state['train_seconds']:.0f}", "data": "CelebA 000001-000899"})
+    extra = {"epochs": epochs, "steps": str(state["step"]), "train_seconds": f"{state['train_seconds']:.0f}",
+             "data": "CelebA 000001-000899"}
+    if state.get("init_from"):
+        extra["init_from"] = state["init_from_note"]
+    save_pasl(model, args.out, extra=extra)
     if args.out.parent.resolve() != args.workdir.resolve():
         shutil.copy(args.workdir / "pasl_training.png", args.out.with_name("pasl_training.png"))
     (args.out.with_name("pasl_training_history.json")).write_text(json.dumps(state["history"], indent=1))
