@@ -25,7 +25,7 @@ if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; 
     sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
 from sculptor.pasl import PASL, load_pasl  # noqa: E402
 from sculptor.pasl_infer import input_size, view_features, view_logits  # noqa: E402
-from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
+from sculptor.regions import CHECK_PROMPTS, REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
 from sculptor.text_features import TextEncoder, get_encoder  # noqa: E402
 
 HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
@@ -106,6 +106,19 @@ def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
             "unseen": {r: float(v) for r, v in zip(REGIONS, iou[n:], strict=True)}}
 
 
+def prompt_set_iou(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
+                   prompts: dict[str, tuple[str, ...]], limit: int = 0,
+                   refine: bool = True) -> dict[str, float]:
+    """{region: IoU} of one prompt list (e.g. CHECK_PROMPTS) on the held-out images, as `evaluate`."""
+    sel = np.flatnonzero(data["holdout"])
+    if limit:
+        sel = sel[:limit]
+    text, region_of = prompt_table(encoder, prompts)
+    iou = group_iou(model, data["images"][sel], data["masks"][sel], text, region_of, region_of,
+                    len(REGIONS), refine=refine)
+    return {r: float(v) for r, v in zip(REGIONS, iou, strict=True)}
+
+
 def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
     return {k: float(np.mean(list(v.values()))) for k, v in result.items()}
 
@@ -155,6 +168,10 @@ def main() -> None:
         n = min(limit, n_all) if limit else n_all
         print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n")
         report[key] = {"images": n, "refine": args.refine, **result, "mean": mean_iou(result)}
+    check = prompt_set_iou(model, data, encoder, CHECK_PROMPTS, args.limit, refine=args.refine)
+    report["check"] = {"images": min(args.limit, n_all) if args.limit else n_all, "refine": args.refine,
+                       "iou": check, "mean": float(np.mean(list(check.values())))}
+    print(f"check list (sculptor/regions.py CHECK_PROMPTS), mean IoU: {report['check']['mean']:.3f}")
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")
     report["text_space_agreement"] = [hits, total]

@@ -256,3 +256,27 @@ UNSEEN_PROMPTS: dict[str, tuple[str, ...]] = {
     "eyeglasses": ("specs", "a pair of glasses", "goggles", "horn rimmed spectacles",
                    "put on sunglasses"),
 }
+
+# A second held-out list: 3 rare paraphrases per region, written during the round-2 recipe probes (after the
+# round-2 additions, before round-2 training), never trained on; later additions may not use its words.
+# It checks that gains in wording generalisation are not specific to UNSEEN_PROMPTS.
+CHECK_PROMPTS: dict[str, tuple[str, ...]] = {
+    "beard": ("a chin curtain", "bristles on his face", "mutton chops"),
+    "face shape": ("the visage outline", "a moon face", "the physiognomy"),
+    "chin": ("the mentum", "a lantern jaw", "the tip of the jawbone"),
+    "skin": ("the dermis", "pores", "the hide"),
+    "hair": ("tresses", "the coiffure", "ringlets"),
+    "hairline": ("the hair frontier", "a retreating hairline", "the crown edge"),
+    "forehead": ("the brow ridge area", "the frons", "a lofty forehead"),
+    "mouth": ("the kisser", "the gob", "a gaping mouth"),
+    "lips": ("a smacker", "rouge on the lips", "a lip pucker"),
+    "nose": ("the schnozz", "the beak", "an aquiline nose"),
+    "eyebrows": ("the supercilia", "a monobrow", "heavy brows"),
+    "under-eye": ("the orbital hollows", "panda eyes", "baggy eyes"),
+    "pupils": ("the eye's aperture", "irises of emerald", "the black dot of the eye"),
+    "eyes": ("the peepers", "the eyeballs", "a squint"),
+    "makeup": ("warpaint", "a painted face", "blusher and eyeliner"),
+    "cheeks": ("the jowls", "the malar area", "dimpled cheeks"),
+    "expression": ("a scowl", "a beaming face", "a pensive face"),
+    "eyeglasses": ("bifocals", "lenses on the nose", "pince-nez"),
+}

@@ -32,6 +32,12 @@ def test_second_round_phrasings_bring_in_no_unseen_words() -> None:
     assert not leaked, f"second-round training phrasings use unseen-only words: {sorted(leaked)}"
     assert words(regions._FIRST_PROMPTS) < words(TRAIN_PROMPTS)
 
+    def flat(prompts: dict[str, tuple[str, ...]]) -> set[str]:
+        return {p for r in REGIONS for p in prompts[r]}
+
+    assert len(flat(regions.CHECK_PROMPTS)) == 3 * len(REGIONS)
+    assert not flat(regions.CHECK_PROMPTS) & (flat(TRAIN_PROMPTS) | flat(UNSEEN_PROMPTS))
+
 
 def test_split_prompt() -> None:
     assert pasl_infer.split_prompt("hair; lips\n the eyes \n\n;") == ["hair", "lips", "the eyes"]
