@@ -1,10 +1,10 @@
 """The 18 face regions PASL locates, with training phrasings and unseen evaluation paraphrases.
 
-`TRAIN_PROMPTS[name]` holds the phrasings the trainer samples from (first-round list plus the
-second round's additions); `UNSEEN_PROMPTS[name]` holds paraphrases that never appear in training and
-only serve the held-out evaluation. The lists are disjoint, and the additions bring in none of the
-unseen paraphrases' words (both checked by tests). Order of `REGIONS` is the channel order of the
-dataset's mask arrays.
+`TRAIN_PROMPTS[name]` holds the phrasings the trainer samples from (the first round's list plus the
+second and third rounds' additions); `UNSEEN_PROMPTS[name]` holds paraphrases that never appear in
+training and only serve the held-out evaluation; `CHECK_PROMPTS` is a second, smaller held-out list.
+The lists are disjoint, and the additions bring in none of the held-out lists' words (both checked by
+tests). Order of `REGIONS` is the channel order of the dataset's mask arrays.
 """
 
 from __future__ import annotations
@@ -221,7 +221,122 @@ _MORE_PROMPTS: dict[str, tuple[str, ...]] = {
     ),
 }
 
-TRAIN_PROMPTS: dict[str, tuple[str, ...]] = {r: _FIRST_PROMPTS[r] + _MORE_PROMPTS[r] for r in REGIONS}
+# Added in the third training round: whole edit sentences and instructions, the way prompts are typed in
+# ComfyUI. Same rule, now also against CHECK_PROMPTS (below): no word of either held-out list unless an
+# earlier round already used it (checked by a test).
+_THIRD_PROMPTS: dict[str, tuple[str, ...]] = {
+    "beard": (
+        "give him a beard", "trim the beard", "turn the beard white",
+        "a portrait of a man with a full beard", "remove his facial hair", "a rugged man with stubble",
+        "the hair on his jaw and upper lip", "a well kept beard", "make his beard thicker",
+        "a man with a dark beard", "an old man with a long white beard", "his unshaven face",
+    ),
+    "face shape": (
+        "make her face slimmer", "give him a rounder face", "the outline of her face",
+        "a woman with a narrow face", "a man with a broad face", "change the contour of the face",
+        "reshape the face", "a face with a strong jawline", "make the face longer",
+        "a portrait with a slim face", "the form of the face", "a heart-shaped face",
+    ),
+    "chin": (
+        "give her a smaller chin", "make his chin stronger", "a man with a prominent chin",
+        "reshape his chin", "a woman with a pointed chin", "the area under the lower lip",
+        "the lowest region of the face", "shorten the chin", "a chin with a dimple", "the tip of his chin",
+        "lengthen the chin", "her little chin",
+    ),
+    "skin": (
+        "give her smoother skin", "make his skin tanned", "a woman with clear skin", "retouch the skin",
+        "the skin on her face", "even the skin tone", "a man with rough skin", "remove the acne",
+        "a portrait with soft skin", "make the complexion darker", "reduce the wrinkles on the skin",
+        "healthy skin",
+    ),
+    "hair": (
+        "give her blonde hair", "make his hair black", "a woman with curly red hair",
+        "turn the hair silver", "a man with a short haircut", "change her hairstyle",
+        "make the hair longer", "the hair around her face", "a portrait of a woman with braids",
+        "a new hair color", "shorter hair", "give him long hair", "the hairstyle of the man",
+    ),
+    "hairline": (
+        "bring the hairline down", "give him a fuller hairline", "a man whose hairline is receding",
+        "the hairline above his forehead", "raise the hairline", "the start of the hair above the forehead",
+        "a woman with a high hairline", "a neater hairline", "his hairline", "her hairline",
+        "a thinning front hairline",
+    ),
+    "forehead": (
+        "make her forehead smaller", "remove the wrinkles on his forehead", "a man with a high forehead",
+        "the skin of the forehead", "a woman with a smooth forehead", "his wide forehead",
+        "shrink the forehead", "a forehead with wrinkles", "the area between the hairline and the eyebrows",
+        "a red mark on the forehead", "the forehead above the eyes",
+    ),
+    "mouth": (
+        "make her mouth smaller", "make him open his mouth", "a woman with a wide smile", "close his mouth",
+        "a man with his mouth closed", "show her teeth", "the mouth of the woman",
+        "give him a bigger mouth", "a mouth full of teeth", "an open mouth showing teeth",
+        "her smiling mouth", "the man's mouth",
+    ),
+    "lips": (
+        "give her red lips", "make her lips fuller", "a woman with pink lipstick",
+        "apply lipstick to her lips", "make the lips thinner", "her full lips", "his thin lips",
+        "a woman wearing dark lipstick", "change the lipstick color", "lips with red lipstick",
+        "natural lips", "the lips of the woman",
+    ),
+    "nose": (
+        "make her nose smaller", "give him a straight nose", "a woman with a small nose",
+        "a man with a long nose", "narrow the nose", "make the nose shorter", "the man's nose",
+        "the nose of the woman", "a portrait with a big nose", "change the shape of the nose",
+        "the nostrils and the tip of the nose", "a thinner nose bridge",
+    ),
+    "eyebrows": (
+        "make her eyebrows thicker", "give him bushy eyebrows", "a woman with arched eyebrows",
+        "shape the eyebrows", "make the eyebrows thinner", "his eyebrows", "her eyebrows raised",
+        "darken the eyebrows", "the hair above the eyes", "a man with thick dark eyebrows",
+        "the eyebrows of the woman", "straighten the eyebrows",
+    ),
+    "under-eye": (
+        "remove the dark circles under her eyes", "reduce the bags under his eyes",
+        "a man with puffy under-eyes", "brighten the skin under the eyes", "the area under her eyes",
+        "his under-eye bags", "a woman with dark circles", "smooth the skin below the eyes",
+        "remove the eye bags", "the under-eye region",
+    ),
+    "pupils": (
+        "give her blue eyes", "make his eyes green", "a woman with brown eyes",
+        "change the eye color to blue", "a man with light eyes", "the color of her eyes",
+        "make the irises darker", "his pupils", "bright green irises", "a portrait with blue eyes",
+        "golden eyes", "the irises of the woman",
+    ),
+    "eyes": (
+        "make her eyes bigger", "close his eyes", "a woman with large eyes", "a man with narrow eyes",
+        "make the eyes rounder", "the woman's eyes", "his eyes closed", "the eyes of the woman",
+        "give her bright eyes", "a portrait with wide eyes", "make the eyes more open", "half open eyes",
+    ),
+    "makeup": (
+        "give her makeup", "remove her makeup", "a woman wearing heavy makeup",
+        "add eyeshadow and lipstick", "a woman with smoky eye makeup", "apply natural makeup",
+        "a portrait with glamorous makeup", "make her makeup more subtle", "dramatic eye makeup",
+        "her makeup", "a woman with bold eyeliner", "makeup on her face",
+    ),
+    "cheeks": (
+        "make her cheeks rosy", "give him fuller cheeks", "a woman with high cheekbones",
+        "add blush to her cheeks", "make the cheeks thinner", "his cheeks", "the woman's cheeks",
+        "a man with hollow cheeks", "the cheeks of the woman", "pink blush on the cheeks",
+        "a portrait with chubby cheeks", "raise the cheekbones",
+    ),
+    "expression": (
+        "make the woman smile", "make him frown", "a woman with a happy expression",
+        "a man with an angry expression", "give her a surprised expression", "make him sad",
+        "make her laugh", "a serious man", "a smiling woman", "change his expression to happy",
+        "a woman with a sad face", "a surprised man",
+    ),
+    "eyeglasses": (
+        "give her glasses", "remove his glasses", "a woman wearing round glasses",
+        "a man with black glasses", "add sunglasses", "take off the glasses", "his glasses", "her glasses",
+        "a portrait with reading glasses", "glasses on his face", "a woman in sunglasses",
+        "thin framed glasses",
+    ),
+}
+
+TRAIN_PROMPTS: dict[str, tuple[str, ...]] = {
+    r: _FIRST_PROMPTS[r] + _MORE_PROMPTS[r] + _THIRD_PROMPTS[r] for r in REGIONS
+}
 
 UNSEEN_PROMPTS: dict[str, tuple[str, ...]] = {
     "beard": ("whiskers", "a goatee", "a bushy beard on the jaw", "hair growing on the chin and jaw",

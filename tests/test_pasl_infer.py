@@ -23,8 +23,8 @@ def test_regions_and_prompt_lists() -> None:
     assert all(len(set(TRAIN_PROMPTS[r])) == len(TRAIN_PROMPTS[r]) for r in REGIONS)
 
 
-def test_second_round_phrasings_bring_in_no_unseen_words() -> None:
-    """Words of the second round's additions that occur in unseen paraphrases were all used before."""
+def test_later_rounds_bring_in_no_held_out_words() -> None:
+    """Words of later rounds' additions that occur in held-out paraphrases were all used before."""
     def words(prompts: dict[str, tuple[str, ...]]) -> set[str]:
         return {w for ps in prompts.values() for p in ps for w in re.findall(r"[a-z]+", p.lower())}
 
@@ -37,6 +37,10 @@ def test_second_round_phrasings_bring_in_no_unseen_words() -> None:
 
     assert len(flat(regions.CHECK_PROMPTS)) == 3 * len(REGIONS)
     assert not flat(regions.CHECK_PROMPTS) & (flat(TRAIN_PROMPTS) | flat(UNSEEN_PROMPTS))
+    earlier = words(regions._FIRST_PROMPTS) | words(regions._MORE_PROMPTS)
+    held_out = words(UNSEEN_PROMPTS) | words(regions.CHECK_PROMPTS)
+    leaked = (words(regions._THIRD_PROMPTS) & held_out) - earlier
+    assert not leaked, f"third-round training phrasings use held-out-only words: {sorted(leaked)}"
 
 
 def test_split_prompt() -> None:
