@@ -74,3 +74,13 @@ def test_script_also_runs_as_a_file():
     )
     assert done.returncode == 0, done.stderr[-3000:]
     assert "| 512^2 | rf_solver | 61 + 60 = 121 |" in done.stdout and "## Measured" not in done.stdout
+
+
+def test_pasl_benchmark_times_single_and_refined_masks(capsys):
+    from scripts import benchmark_pasl
+
+    res = benchmark_pasl.main(["--size", "64", "--reps", "1"])
+    assert set(res) == {"single_1", "refine_1", "single_3", "refine_3"}
+    assert all(math.isfinite(v) and v > 0 for v in res.values())
+    out = capsys.readouterr().out
+    assert "1 sub-prompt(s): single pass" in out and "3 sub-prompt(s)" in out and "x" in out.split("ratio")[1]
