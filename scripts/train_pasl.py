@@ -207,8 +207,8 @@ def main() -> None:
     ap.add_argument("--out", type=Path, default=ROOT / "pasl_weights" / "pasl_minilm_celeba.safetensors")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", type=Path, default=None,
-                    help="start a new training round from these PASL weights (fresh AdamW and schedule; "
-                         "the workdir must not hold a checkpoint of another round unless --resume)")
+                    help="start a new training round from these PASL weights (fresh AdamW and schedule); "
+                         "with --resume, a checkpoint already in --workdir wins, so give each round its own")
     ap.add_argument("--benchmark", action="store_true")
     args = ap.parse_args()
     if args.benchmark:
