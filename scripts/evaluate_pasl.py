@@ -89,34 +89,24 @@ def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Te
     return (inter / uni.clamp_min(1)).numpy()
 
 
-def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
-             limit: int = 0, refine: bool = True) -> dict[str, dict[str, float]]:
-    """{'train': {region: IoU}, 'unseen': {...}} on the held-out images (first `limit` if > 0)."""
+def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, limit: int = 0,
+             refine: bool = True, sets: dict[str, dict[str, tuple[str, ...]]] | None = None,
+             ) -> dict[str, dict[str, float]]:
+    """{set name: {region: IoU}} on the held-out images (first `limit` if > 0), all sets in one pass.
+
+    `sets` maps a name to a prompt list ({region: phrasings}); default: 'train' and 'unseen'.
+    """
+    sets = sets or {"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS}
     sel = np.flatnonzero(data["holdout"])
     if limit:
         sel = sel[:limit]
-    t_train, r_train = prompt_table(encoder, TRAIN_PROMPTS)
-    t_unseen, r_unseen = prompt_table(encoder, UNSEEN_PROMPTS)
-    region_of = torch.cat([r_train, r_unseen])
-    group_of = torch.cat([r_train, r_unseen + len(REGIONS)])
-    iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t_train, t_unseen]),
-                    region_of, group_of, 2 * len(REGIONS), refine=refine)
-    n = len(REGIONS)
-    return {"train": {r: float(v) for r, v in zip(REGIONS, iou[:n], strict=True)},
-            "unseen": {r: float(v) for r, v in zip(REGIONS, iou[n:], strict=True)}}
-
-
-def prompt_set_iou(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder,
-                   prompts: dict[str, tuple[str, ...]], limit: int = 0,
-                   refine: bool = True) -> dict[str, float]:
-    """{region: IoU} of one prompt list (e.g. CHECK_PROMPTS) on the held-out images, as `evaluate`."""
-    sel = np.flatnonzero(data["holdout"])
-    if limit:
-        sel = sel[:limit]
-    text, region_of = prompt_table(encoder, prompts)
-    iou = group_iou(model, data["images"][sel], data["masks"][sel], text, region_of, region_of,
-                    len(REGIONS), refine=refine)
-    return {r: float(v) for r, v in zip(REGIONS, iou, strict=True)}
+    tables = [prompt_table(encoder, prompts) for prompts in sets.values()]
+    region_of = torch.cat([r for _, r in tables])
+    group_of = torch.cat([r + k * len(REGIONS) for k, (_, r) in enumerate(tables)])
+    iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t for t, _ in tables]),
+                    region_of, group_of, len(sets) * len(REGIONS), refine=refine).reshape(len(sets), -1)
+    return {name: {r: float(v) for r, v in zip(REGIONS, row, strict=True)}
+            for name, row in zip(sets, iou, strict=True)}
 
 
 def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -164,14 +154,13 @@ def main() -> None:
         if key == "subset" and not limit:
             continue
         t0 = time.perf_counter()
-        result = evaluate(model, data, encoder, limit, refine=args.refine)
+        result = evaluate(model, data, encoder, limit, refine=args.refine,
+                          sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS})
         n = min(limit, n_all) if limit else n_all
-        print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n")
-        report[key] = {"images": n, "refine": args.refine, **result, "mean": mean_iou(result)}
-    check = prompt_set_iou(model, data, encoder, CHECK_PROMPTS, args.limit, refine=args.refine)
-    report["check"] = {"images": min(args.limit, n_all) if args.limit else n_all, "refine": args.refine,
-                       "iou": check, "mean": float(np.mean(list(check.values())))}
-    print(f"check list (sculptor/regions.py CHECK_PROMPTS), mean IoU: {report['check']['mean']:.3f}")
+        mean = mean_iou(result)
+        print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
+              f"check list (sculptor/regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n")
+        report[key] = {"images": n, "refine": args.refine, **result, "mean": mean}
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")
     report["text_space_agreement"] = [hits, total]

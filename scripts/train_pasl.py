@@ -235,9 +235,8 @@ def main() -> None:
             raise SystemExit(f"{args.init_from} has config {init.config}, this run wants {model.config}")
         model.load_state_dict(init.state_dict())
         meta = read_metadata(args.init_from)
-        state["init_from"] = str(args.init_from)
         before = f", itself from {meta['init_from']}" if "init_from" in meta else ""
-        state["init_from_note"] = f"{args.init_from.name} (epochs {meta.get('epochs', '?')}{before})"
+        state["init_from"] = f"{args.init_from.name} (epochs {meta.get('epochs', '?')}{before})"
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         print(f"resumed at epoch {state['epoch']}, step {state['step']}", flush=True)
@@ -303,7 +302,7 @@ def main() -> None:
     extra = {"epochs": epochs, "steps": str(state["step"]), "train_seconds": f"{state['train_seconds']:.0f}",
              "data": "CelebA 000001-000899"}
     if state.get("init_from"):
-        extra["init_from"] = state["init_from_note"]
+        extra["init_from"] = state["init_from"]
     save_pasl(model, args.out, extra=extra)
     if args.out.parent.resolve() != args.workdir.resolve():
         shutil.copy(args.workdir / "pasl_training.png", args.out.with_name("pasl_training.png"))
