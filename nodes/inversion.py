@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from comfy.model_patcher import ModelPatcher
 from comfy_api.latest import io
 
-from ..sculptor.solver import SOLVERS
-from ..sculptor.value_store import STORE_DTYPES, STORE_MODES
+from ..sculptor.solver import SOLVERS, Solver
+from ..sculptor.value_store import STORE_DTYPES, STORE_MODES, StoreMode
 from . import make_schema
-from .runs import check_result, run_inversion
+from .checks import check_result
+from .editing_runs import run_inversion
 
-Inversion = io.Custom("FLUX_SCULPTOR_INVERSION")
+InversionType = io.Custom("FLUX_SCULPTOR_INVERSION")
+"""The socket type that carries a sculptor.inversion.Inversion between the two editing nodes."""
 
 
 class FluxSculptorInversion(io.ComfyNode):
@@ -49,18 +52,20 @@ class FluxSculptorInversion(io.ComfyNode):
                                tooltip="Precision of recorded values; auto keeps the model's dtype."),
             ],
             outputs=[
-                Inversion.Output("inversion", display_name="inversion",
+                InversionType.Output("inversion", display_name="inversion",
                                  tooltip="Source trajectory, schedule and recorded values for S2D-EC."),
                 io.Latent.Output("noise", display_name="noise", tooltip="The inverted noise latent."),
             ],
         )
 
     @classmethod
-    def execute(cls, model, latent, conditioning, steps, guidance, value_blocks, store, solver="rf_solver",
-                store_dtype="auto") -> io.NodeOutput:
-        inversion = run_inversion(model, latent, conditioning, steps, guidance, value_blocks, store, solver,
-                                  STORE_DTYPES[store_dtype])
-        noise = {"samples": check_result(inversion.extra["noise_latent"], "inversion")}
+    def execute(cls, model: ModelPatcher, latent: dict, conditioning: list, steps: int, guidance: float,
+                value_blocks: int, store: StoreMode, solver: Solver = "rf_solver",
+                store_dtype: str = "auto") -> io.NodeOutput:
+        inversion = run_inversion(model, latent, conditioning, steps=steps, guidance=guidance,
+                                  value_blocks=value_blocks, store=store, solver=solver,
+                                  store_dtype=STORE_DTYPES[store_dtype])
+        noise = {"samples": check_result(inversion.noise_samples, "inversion")}
         return io.NodeOutput(inversion, noise)
 
 

@@ -1,4 +1,4 @@
-"""Mask nodes: one edit region from a PASL mask and/or a hand-painted mask (logic in sculptor/masks.py)."""
+"""Mask nodes: one edit region from a PASL mask and/or a painted mask (logic in sculptor/mask_combine.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import logging
 import torch
 from comfy_api.latest import io
 
-from ..sculptor.masks import MODES, combine
+from ..sculptor.mask_combine import MODES, combine
 from . import make_schema
 
 MAX_PIXELS = 4096

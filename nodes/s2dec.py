@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import torch
+from comfy.model_patcher import ModelPatcher
 from comfy_api.latest import io
 
-from ..sculptor.inversion import SOURCE_PATHS
-from ..sculptor.s2dec import FUSIONS
+from ..sculptor.inversion import SOURCE_PATHS, Inversion, SourcePath
+from ..sculptor.s2dec import FUSIONS, Fusion
 from . import make_schema
-from .inversion import Inversion
-from .runs import check_result, run_edit
+from .checks import check_result
+from .editing_runs import run_edit
+from .inversion import InversionType
 
 
 class FluxSculptorS2DECSampler(io.ComfyNode):
@@ -28,7 +31,7 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
                         "all-zero mask returns the reconstruction (the source prompt is used).",
             inputs=[
                 io.Model.Input("model", tooltip="The same FLUX.1 MODEL that made the inversion."),
-                Inversion.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),
+                InversionType.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),
                 io.Conditioning.Input("conditioning", tooltip="The TARGET prompt, e.g. 'a woman with red "
                                       "lipstick.'"),
                 io.Mask.Input("mask", optional=True, tooltip="Edit region, 1 = edit, 0 = keep (PASL Mask, "
@@ -51,10 +54,11 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
         )
 
     @classmethod
-    def execute(cls, model, inversion, conditioning, structure_steps, guidance, fusion, source_path,
-                mask=None) -> io.NodeOutput:
-        samples = run_edit(model, inversion, conditioning, mask, structure_steps, guidance, fusion,
-                           source_path)
+    def execute(cls, model: ModelPatcher, inversion: Inversion, conditioning: list, structure_steps: int,
+                guidance: float, fusion: Fusion, source_path: SourcePath,
+                mask: torch.Tensor | None = None) -> io.NodeOutput:
+        samples = run_edit(model, inversion, conditioning, mask=mask, structure_steps=structure_steps,
+                           guidance=guidance, fusion=fusion, source_path=source_path)
         return io.NodeOutput({"samples": check_result(samples, "edit")})
 
 

@@ -27,7 +27,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import ROOT
+else:  # python scripts/NAME.py
+    from repo_paths import ROOT
+
 GIB, MIB = 2**30, 2**20
 WALL: dict[str, list[float]] = {}
 
@@ -66,7 +70,7 @@ def load_pack() -> dict:
     package = importlib.util.module_from_spec(spec)
     sys.modules["flux_sculptor"] = package
     spec.loader.exec_module(package)
-    names = ("nodes.runs", "nodes.flux_driver", "sculptor.solver", "sculptor.value_store")
+    names = ("nodes.editing_runs", "nodes.comfy_sampling", "sculptor.solver", "sculptor.value_store")
     return {name.split(".")[1]: importlib.import_module(f"flux_sculptor.{name}") for name in names}
 
 
@@ -134,27 +138,28 @@ class Bench:
     def invert(self, store: str = "cpu", solver: str = "rf_solver", dtype: torch.dtype | None = None,
                steps: int | None = None):
         s = self.size
-        return self.mods["runs"].run_inversion(self.model, self.latent, self.source, steps or s.steps, 1.0,
-                                               s.value_blocks, store, solver, dtype, preview=False)
+        return self.mods["editing_runs"].run_inversion(
+            self.model, self.latent, self.source, steps=steps or s.steps, guidance=1.0,
+            value_blocks=s.value_blocks, store=store, solver=solver, store_dtype=dtype, preview=False)
 
     def plain_invert(self) -> torch.Tensor:
         """The same RF-Solver inversion through the same guider, with no hooks and no recording."""
-        driver, solver = self.mods["flux_driver"], self.mods["solver"]
+        driver, solver = self.mods["comfy_sampling"], self.mods["solver"]
         sigmas = driver.flux_sigmas(self.model, self.size.steps)
 
         def loop(velocity, x, progress):
             return solver.invert(velocity, x, sigmas.tolist(), "rf_solver")[0]
 
-        cond = self.mods["runs"].with_guidance(self.source, 1.0)
+        cond = driver.with_guidance(self.source, 1.0)
         return driver.run_loop(driver.velocity_clone(self.model), cond, self.latent["samples"], sigmas,
-                               driver.LoopSampler(loop, None), False)
+                               driver.LoopSampler(loop), False)
 
     def edit(self, inv, fusion: str = "s2d-ec", i: int = 0, guidance: float = 2.0, target=None, mask=...):
         mask = self.masks[i] if mask is ... else mask
         t = self.size.structure_steps
         cond = target or self.targets[i]
-        return self.mods["runs"].run_edit(self.model, inv, cond, mask, t, guidance, fusion, "inversion",
-                                          preview=False)
+        return self.mods["editing_runs"].run_edit(self.model, inv, cond, mask=mask, structure_steps=t,
+                                                  guidance=guidance, fusion=fusion, preview=False)
 
     def inversion_overhead(self) -> dict:
         sec, _ = medians(self.reps, {"record": self.invert, "plain": self.plain_invert,

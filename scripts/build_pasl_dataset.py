@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -25,12 +23,13 @@ import mediapipe as mp
 import numpy as np
 from PIL import Image
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.regions import REGIONS  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import PASL_DATA
+else:  # python scripts/NAME.py
+    from repo_paths import PASL_DATA
+from scripts.pasl_regions import REGIONS
 
-HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
-DEFAULT_OUT = HOME / "pasl_data" / "celeba_pasl.npz"
+DEFAULT_OUT = PASL_DATA
 
 # FaceMesh landmark indices (canonical 468-point mesh, plus irises 468..477 with refine_landmarks).
 FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,

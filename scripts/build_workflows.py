@@ -21,11 +21,14 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from PIL import Image  # noqa: E402
-from workflow_graph import Graph, Node, dumps  # noqa: E402
+from PIL import Image
 
-PACK_DIR = Path(__file__).resolve().parent.parent
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import ROOT as PACK_DIR
+else:  # python scripts/NAME.py
+    from repo_paths import ROOT as PACK_DIR
+from scripts.workflow_graph import Graph, Node, dumps
+
 OUT_DIR = PACK_DIR / "workflows"
 SHOTS_DIR = PACK_DIR / "tests" / "output" / "browser"
 DOCS_DIR = PACK_DIR / "docs"

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -21,16 +19,17 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.pasl import PASL, load_pasl  # noqa: E402
-from sculptor.pasl_infer import input_size, view_features, view_logits  # noqa: E402
-from sculptor.regions import CHECK_PROMPTS, REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
-from sculptor.text_features import TextEncoder, get_encoder  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+else:  # python scripts/NAME.py
+    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+from scripts.pasl_regions import CHECK_PROMPTS, REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
+from sculptor.pasl import PASL, load_pasl
+from sculptor.pasl_infer import input_size, view_features, view_logits
+from sculptor.text_features import TextEncoder, get_encoder
 
-HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
-DEFAULT_DATA = HOME / "pasl_data" / "celeba_pasl.npz"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
+DEFAULT_DATA = PASL_DATA
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 
 
 def load_dataset(path: Path) -> dict[str, np.ndarray]:
@@ -159,7 +158,7 @@ def main() -> None:
         n = min(limit, n_all) if limit else n_all
         mean = mean_iou(result)
         print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
-              f"check list (sculptor/regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n")
+              f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n")
         report[key] = {"images": n, "refine": args.refine, **result, "mean": mean}
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")

@@ -18,13 +18,15 @@ import numpy as np
 import torch
 from PIL import Image
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.pasl import load_pasl  # noqa: E402
-from sculptor.pasl_infer import locate  # noqa: E402
-from sculptor.text_features import get_encoder  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import SHIPPED_WEIGHTS
+else:  # python scripts/NAME.py
+    from repo_paths import SHIPPED_WEIGHTS
+from sculptor.pasl import load_pasl
+from sculptor.pasl_infer import locate
+from sculptor.text_features import get_encoder
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)) -> np.ndarray:

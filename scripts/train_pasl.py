@@ -27,9 +27,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from scripts.evaluate_pasl import (  # noqa: E402,E501
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+else:  # python scripts/NAME.py
+    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+from scripts.evaluate_pasl import (
     DEFAULT_DATA,
     evaluate,
     images_to_input,
@@ -37,12 +39,11 @@ from scripts.evaluate_pasl import (  # noqa: E402,E501
     mean_iou,
     prompt_table,
 )
-from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl  # noqa: E402
-from sculptor.regions import REGIONS, TRAIN_PROMPTS  # noqa: E402
-from sculptor.text_features import ENCODER_DIMS, get_encoder  # noqa: E402
+from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS
+from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl
+from sculptor.text_features import ENCODER_DIMS, get_encoder
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = DEFAULT_DATA.parents[1] / "pasl_train"
+CACHE = PASL_DATA.parents[1] / "pasl_train"
 # Text augmentation: every training phrasing is also encoded inside these neutral wrappers, so the
 # projector sees many nearby text vectors per region instead of 11 isolated points.
 TEMPLATES = ("{}", "{} in the portrait", "a photo of {}", "edit: {}", "{}, please", "portrait, {}")
@@ -204,7 +205,7 @@ def main() -> None:
     ap.add_argument("--no-templates", action="store_true", help="train on the bare phrasings only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=CACHE)
-    ap.add_argument("--out", type=Path, default=ROOT / "pasl_weights" / "pasl_minilm_celeba.safetensors")
+    ap.add_argument("--out", type=Path, default=SHIPPED_WEIGHTS)
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--init-from", type=Path, default=None,
                     help="start a new training round from these PASL weights (fresh AdamW and schedule); "

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 
+import helpers
 import pytest
 import torch
+from helpers import edit, rel
 
 
 @pytest.fixture(scope="module")
@@ -28,26 +30,13 @@ def small(tiny_flux, tiny_cond, tiny_latent):
 
 
 def invert(inv_node, model, latent, cond, steps=3, value_blocks=1, store="cpu"):
-    out = inv_node.execute(model=model, latent=latent, conditioning=cond, steps=steps, guidance=1.0,
-                           value_blocks=value_blocks, store=store).result
-    return out[0]
-
-
-def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec", path="inversion",
-         guidance=2.0):
-    out = s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
-                           guidance=guidance, fusion=fusion, source_path=path, mask=mask).result
-    return out[0]["samples"]
+    return helpers.invert(inv_node, model, latent, cond, steps, value_blocks, store=store)
 
 
 @pytest.fixture(scope="module")
 def inversion(inv_node, small):
     model, source, _, latent = small
     return invert(inv_node, model, latent, source)
-
-
-def rel(a, b) -> float:
-    return float((a - b).norm() / b.norm())
 
 
 def tiny_sd15():

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import pack_module
 
 
 @pytest.fixture(scope="module")

@@ -7,7 +7,7 @@ import time
 
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import pack_module
 
 
 def inversion_and_edit(inv_node, s2d_node, model, latent, source, target, mask, steps=5,

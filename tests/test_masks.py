@@ -9,18 +9,8 @@ import math
 import pytest
 import torch
 
-from sculptor.masks import (
-    MODES,
-    as_batch,
-    combine,
-    feather_mask,
-    gaussian_kernel,
-    grow_mask,
-    is_load_image_placeholder,
-    to_latent_grid,
-    to_token_grid,
-    token_count,
-)
+from sculptor.mask_combine import MODES, combine, feather_mask, gaussian_kernel, grow_mask
+from sculptor.masks import as_batch, is_load_image_placeholder, to_latent_grid, to_token_grid, token_count
 
 GEN = torch.Generator().manual_seed(7)
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sculptor.regions import REGIONS
+from scripts.pasl_regions import REGIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 

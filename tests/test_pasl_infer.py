@@ -8,9 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sculptor import pasl_infer, regions
+from scripts import pasl_regions as regions
+from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
+from sculptor import pasl_infer
 from sculptor.pasl import PASL, PASLConfig
-from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
 from sculptor.text_features import CallableEncoder, MiniLMEncoder, get_encoder
 
 

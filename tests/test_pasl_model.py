@@ -129,8 +129,8 @@ def test_load_errors_say_what_to_do(model: PASL, tmp_path: Path) -> None:
 
 
 def test_text_noise_has_the_requested_norm_and_templates_keep_regions() -> None:
+    from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS
     from scripts.train_pasl import TEMPLATES, noisy_text, template_prompts
-    from sculptor.regions import REGIONS, TRAIN_PROMPTS
 
     g = torch.Generator().manual_seed(0)
     text = torch.nn.functional.normalize(torch.randn(4000, 384), dim=-1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import pack_module
 from PIL import Image
 
 PROMPTS = ["hair", "the left eye", "a wide mouth"]
@@ -19,11 +19,11 @@ def node_mod(pack):
 
 
 @pytest.fixture(scope="module")
-def user_weights(node_mod, tmp_path_factory) -> dict[str, str]:
+def user_weights(pack, node_mod, tmp_path_factory) -> dict[str, str]:
     """Random PASL files of both encoders in an extra models/pasl folder, as a user would add them."""
     import folder_paths
 
-    sculpt = pack_module(_pack_of(node_mod), "sculptor.pasl")
+    sculpt = pack_module(pack, "sculptor.pasl")
     folder = tmp_path_factory.mktemp("models_pasl")
     folder_paths.add_model_folder_path("pasl", str(folder))
     torch.manual_seed(0)
@@ -32,12 +32,6 @@ def user_weights(node_mod, tmp_path_factory) -> dict[str, str]:
     sculpt.save_pasl(sculpt.PASL(clip_cfg), folder / "random_clipl.safetensors")
     (folder / "notes.txt").write_text("not weights")
     return {"minilm": "random_minilm.safetensors", "clip-l": "random_clipl.safetensors"}
-
-
-def _pack_of(module):
-    import sys
-
-    return sys.modules[module.__name__.rsplit(".", 2)[0]]
 
 
 def test_schema_documents_every_input(node_mod) -> None:

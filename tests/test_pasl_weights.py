@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from scripts.evaluate_pasl import DEFAULT_DATA, evaluate, load_dataset, mean_iou
+from scripts.pasl_regions import REGIONS
 from sculptor.pasl import load_pasl, read_metadata
-from sculptor.regions import REGIONS
 from sculptor.text_features import get_encoder
 
 ROOT = Path(__file__).resolve().parents[1]

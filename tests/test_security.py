@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import torch
 from comfy_home import PACK_DIR
-from pack_access import pack_module
+from helpers import pack_module
 
 RUNTIME = [PACK_DIR / "__init__.py", *sorted((PACK_DIR / "nodes").glob("*.py")),
            *sorted((PACK_DIR / "sculptor").glob("*.py"))]
