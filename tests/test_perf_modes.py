@@ -24,14 +24,33 @@ def setup(tiny_flux, tiny_cond, tiny_latent):
 
 
 def invert(runs, model, latent, source, store="cpu", solver="rf_solver", steps=STEPS, **kw):
-    return runs.run_inversion(model, latent, source, steps=steps, guidance=1.0, value_blocks=M, store=store,
-                              solver=solver, preview=False, **kw)
+    return runs.run_inversion(
+        model,
+        latent,
+        source,
+        steps=steps,
+        guidance=1.0,
+        value_blocks=M,
+        store=store,
+        solver=solver,
+        preview=False,
+        **kw,
+    )
 
 
 def edit(runs, model, inv, target, mask=..., fusion="s2d-ec", T=T, guidance=2.0, **kw):
     mask = half_mask(64, 64) if mask is ... else mask
-    return runs.run_edit(model, inv, target, mask=mask, structure_steps=T, guidance=guidance, fusion=fusion,
-                         preview=False, **kw)
+    return runs.run_edit(
+        model,
+        inv,
+        target,
+        mask=mask,
+        structure_steps=T,
+        guidance=guidance,
+        fusion=fusion,
+        preview=False,
+        **kw,
+    )
 
 
 def batch_counter(model):
@@ -80,7 +99,7 @@ def test_recompute_gives_the_recorded_source_values_and_the_same_edit(
     out = edit(runs, counting, recompute, target, fusion=fusion, observers=[lambda *e: events.append(e)])
     assert rel(out, expected) < 1e-5
     assert len(fusions) == len(events) > 0
-    first_fused = T if fusion == "s2d-ec" else 0
+    first_fused = T  # s2d-ec and value both fuse values from step T on
     for (action, key, block, v_in, _), (_, v_source) in zip(events, fusions, strict=True):
         assert action == "fuse" and key.index >= first_fused and v_in.shape[0] == 2  # [edit; source] together
         assert torch.allclose(v_source, recorded.store.get(key, block, v_source), rtol=1e-5, atol=1e-6)
