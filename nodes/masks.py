@@ -10,6 +10,7 @@ from comfy_api.latest import io
 from ..sculptor.mask_combine import MODES, combine
 from . import make_schema
 
+log = logging.getLogger("flux_sculptor")
 MAX_PIXELS = 4096
 
 
@@ -101,7 +102,7 @@ class FluxSculptorMaskCombine(io.ComfyNode):
     ) -> io.NodeOutput:
         mask, warnings = combine(mask_a, mask_b, mode=mode, grow=grow, feather=feather)
         for message in warnings:
-            logging.warning("Flux-Sculptor Mask Combine: %s", message)
+            log.warning("Flux-Sculptor Mask Combine: %s", message)
         return io.NodeOutput(mask)
 
 

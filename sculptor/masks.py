@@ -126,10 +126,7 @@ def edit_masks(mask: torch.Tensor | None, latent: torch.Tensor) -> tuple[torch.T
     b, _, h, w = latent.shape
     if mask is None:
         return torch.ones(1, 1, h, w), torch.ones(1, token_count(h, w))
-    mask = as_batch(mask).float()
-    if not torch.isfinite(mask).all():
-        raise ValueError("mask contains NaN or inf values; rebuild it (e.g. with Flux-Sculptor Mask "
-                         "Combine).")
+    mask = as_batch(mask)
     if is_load_image_placeholder(mask):
         raise ValueError("mask is LoadImage's 64x64 empty placeholder (the image has no painted mask). Paint "
                          "the region in the mask editor, or disconnect `mask` to edit the whole image.")

@@ -3,22 +3,27 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from .pasl import PASL
-from .text_features import TextEncoder
+from .text_features import TextEncoder, check_prompts, get_encoder
 
 
 def split_prompt(text: str) -> list[str]:
     """'hair; lips\\neyes' -> ['hair', 'lips', 'eyes'] (sub-prompts split on newlines and ';')."""
     parts = [p.strip() for p in re.split(r"[;\n\r]+", text or "")]
-    parts = [p for p in parts if p]
-    if not parts:
-        raise ValueError("the PASL prompt is empty: write what to locate, e.g. 'hair' or "
-                         "'eyes; lips' (one sub-prompt per line or separated by ';')")
-    return parts
+    return check_prompts([p for p in parts if p])
+
+
+def encoder_for(model: PASL, clip_l: Callable[[], TextEncoder] | None = None) -> TextEncoder:
+    """The text encoder these PASL weights were trained with (the one rule for the node and the scripts):
+    'minilm' -> MiniLM; 'clip-l' -> clip_l() when given (the ComfyUI CLIP's route), else open_clip's."""
+    if model.config.encoder == "clip-l" and clip_l is not None:
+        return clip_l()
+    return get_encoder(model.config.encoder)
 
 
 def input_size(h: int, w: int, resolution: int, multiple: int = 8) -> tuple[int, int]:
@@ -120,12 +125,13 @@ def union(masks: torch.Tensor) -> torch.Tensor:
     return masks.amax(dim=1)
 
 
-def locate(model: PASL, encoder: TextEncoder, image: torch.Tensor, prompt: str,
+def locate(model: PASL, encoder: TextEncoder, image: torch.Tensor, prompt: str | Sequence[str],
            refine: bool = True) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Prompt text -> (union MASK [B,H,W], per-sub-prompt masks [B*P,H,W] image-major, sub-prompts)."""
+    """Prompt text (or its sub-prompts, already split) -> (union MASK [B,H,W], per-sub-prompt masks
+    [B*P,H,W] image-major, sub-prompts)."""
     if encoder.name != model.config.encoder:
         raise ValueError(f"these PASL weights need text encoder '{model.config.encoder}', got "
                          f"'{encoder.name}': pick matching weights")
-    parts = split_prompt(prompt)
+    parts = split_prompt(prompt) if isinstance(prompt, str) else check_prompts(prompt)
     masks = predict_masks(model, image, encoder.encode(parts), refine)
     return union(masks), masks.flatten(0, 1), parts

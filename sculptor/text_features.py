@@ -32,10 +32,12 @@ class TextEncoder(Protocol):
         ...
 
 
-def _check_prompts(prompts: Sequence[str]) -> list[str]:
+def check_prompts(prompts: Sequence[str]) -> list[str]:
+    """The one rule for PASL prompts: at least one, none empty; returns them stripped."""
     out = [p.strip() for p in prompts]
     if not out or any(not p for p in out):
-        raise ValueError("PASL needs at least one non-empty prompt, e.g. 'hair' or 'the eyes; lips'")
+        raise ValueError("the PASL prompt is empty: write what to locate, e.g. 'hair' or 'eyes; lips' "
+                         "(one sub-prompt per line or separated by ';')")
     return out
 
 
@@ -63,7 +65,7 @@ class MiniLMEncoder:
     @torch.no_grad()
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
         tokenizer, model = _minilm()
-        batch = tokenizer(_check_prompts(prompts), padding=True, truncation=True, max_length=128,
+        batch = tokenizer(check_prompts(prompts), padding=True, truncation=True, max_length=128,
                           return_tensors="pt")
         hidden = model(**batch).last_hidden_state.float()
         m = batch["attention_mask"].unsqueeze(-1).float()
@@ -102,7 +104,7 @@ class OpenCLIPTextEncoder:
 
     @torch.no_grad()
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
-        tokens = self.tokenizer(_check_prompts(prompts))
+        tokens = self.tokenizer(check_prompts(prompts))
         return clip_pooled_unprojected(self.model, tokens)
 
 
@@ -115,7 +117,7 @@ class CallableEncoder:
         self.name, self.dim, self._fn = name, ENCODER_DIMS[name], fn
 
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
-        out = self._fn(_check_prompts(prompts)).float().cpu()
+        out = self._fn(check_prompts(prompts)).float().cpu()
         if out.ndim != 2 or out.shape != (len(prompts), self.dim):
             raise ValueError(f"text encoder '{self.name}' returned {tuple(out.shape)}, expected "
                              f"[{len(prompts)},{self.dim}]")

@@ -123,5 +123,5 @@ def test_minilm_is_offline_unit_norm_and_semantic() -> None:
     assert f.shape == (3, 384)
     assert torch.allclose(f.norm(dim=-1), torch.ones(3), atol=1e-5)
     assert float(f[0] @ f[1]) > float(f[0] @ f[2]) + 0.2
-    with pytest.raises(ValueError, match="non-empty prompt"):
+    with pytest.raises(ValueError, match="prompt is empty"):
         enc.encode(["hair", "  "])
