@@ -95,6 +95,31 @@ def clip_l_encoder(clip: object) -> TextEncoder:
     return CallableEncoder("clip-l", encode)
 
 
+DESCRIPTION = (
+    "Finds the face region a prompt talks about (hair, eyes, lips, beard, ... 18 regions) "
+    "and returns a soft mask at the image size. Several sub-prompts, one per line or "
+    "separated by ';', each give a mask; `mask` is their union (multi-attribute editing). "
+    "The shipped weights were trained on portraits (CelebA) with the offline MiniLM text "
+    "encoder; CLIP-L weights need the CLIP input."
+)
+TOOLTIPS = {
+    "image": "Portrait(s) [B,H,W,C] 0..1. Any size: resized to the weights' resolution inside, "
+    "masks come back at this size. Works best when a face fills much of the frame.",
+    "prompt": "What to locate, e.g. 'hair' or 'the eyes; lips'. One sub-prompt per line or "
+    "separated by ';': each gives a mask, the output mask is their union.",
+    "weights": "PASL weights: the pack's pasl_weights/ files, then ComfyUI's "
+    "models/pasl (.safetensors). Each file records its text encoder.",
+    "refine": "On: average 8 passes (shifted by half an output cell, and mirrored) for masks on a "
+    "1/4 grid instead of 1/8, which follows thin regions (lips, brows, pupils) better; "
+    "8x the (small) PASL compute. Off: one pass, as in the paper.",
+    "clip": "Only for weights trained with CLIP-L text features: the CLIP that holds clip_l "
+    "(Flux's DualCLIPLoader). Ignored by MiniLM weights, such as the shipped default.",
+    "mask": "Union of the sub-prompt masks, soft 0..1, [B,H,W] at the image size.",
+    "sub_masks": "One mask per image and sub-prompt, [B*P,H,W], image-major (all of image 1's "
+    "sub-prompts first).",
+}
+
+
 class FluxSculptorPASLMask(io.ComfyNode):
     """Face-region masks from a text prompt with the Prompt-Aligned Spatial Locator (PASL)."""
 
@@ -105,13 +130,7 @@ class FluxSculptorPASLMask(io.ComfyNode):
             node_id="FluxSculptorPASLMask",
             display_name="Flux-Sculptor PASL Mask",
             category="Flux-Sculptor/Locate",
-            description=(
-                "Finds the face region a prompt talks about (hair, eyes, lips, beard, ... 18 regions) "
-                "and returns a soft mask at the image size. Several sub-prompts, one per line or "
-                "separated by ';', each give a mask; `mask` is their union (multi-attribute editing). "
-                "The shipped weights were trained on portraits (CelebA) with the offline MiniLM text "
-                "encoder; CLIP-L weights need the CLIP input."
-            ),
+            description=DESCRIPTION,
             search_aliases=[
                 "pasl",
                 "face mask",
@@ -122,64 +141,20 @@ class FluxSculptorPASLMask(io.ComfyNode):
                 "hair mask",
             ],
             inputs=[
-                io.Image.Input(
-                    "image",
-                    tooltip=(
-                        "Portrait(s) [B,H,W,C] 0..1. Any size: resized to the weights' resolution inside, "
-                        "masks come back at this size. Works best when a face fills much of the frame."
-                    ),
-                ),
-                io.String.Input(
-                    "prompt",
-                    multiline=True,
-                    default="hair",
-                    tooltip=(
-                        "What to locate, e.g. 'hair' or 'the eyes; lips'. One sub-prompt per line or "
-                        "separated by ';': each gives a mask, the output mask is their union."
-                    ),
-                ),
+                io.Image.Input("image", tooltip=TOOLTIPS["image"]),
+                io.String.Input("prompt", multiline=True, default="hair", tooltip=TOOLTIPS["prompt"]),
                 io.Combo.Input(
                     "weights",
                     options=options,
                     default=DEFAULT_WEIGHTS if DEFAULT_WEIGHTS in options else None,
-                    tooltip=(
-                        "PASL weights: the pack's pasl_weights/ files, then ComfyUI's "
-                        "models/pasl (.safetensors). Each file records its text encoder."
-                    ),
+                    tooltip=TOOLTIPS["weights"],
                 ),
-                io.Boolean.Input(
-                    "refine",
-                    default=True,
-                    optional=True,
-                    tooltip=(
-                        "On: average 8 passes (shifted by half an output cell, and mirrored) for masks on a "
-                        "1/4 grid instead of 1/8, which follows thin regions (lips, brows, pupils) better; "
-                        "8x the (small) PASL compute. Off: one pass, as in the paper."
-                    ),
-                ),
-                io.Clip.Input(
-                    "clip",
-                    optional=True,
-                    tooltip=(
-                        "Only for weights trained with CLIP-L text features: the CLIP that holds clip_l "
-                        "(Flux's DualCLIPLoader). Ignored by MiniLM weights, such as the shipped default."
-                    ),
-                ),
+                io.Boolean.Input("refine", default=True, optional=True, tooltip=TOOLTIPS["refine"]),
+                io.Clip.Input("clip", optional=True, tooltip=TOOLTIPS["clip"]),
             ],
             outputs=[
-                io.Mask.Output(
-                    "mask",
-                    display_name="mask",
-                    tooltip=("Union of the sub-prompt masks, soft 0..1, [B,H,W] at the image size."),
-                ),
-                io.Mask.Output(
-                    "sub_masks",
-                    display_name="sub_masks",
-                    tooltip=(
-                        "One mask per image and sub-prompt, [B*P,H,W], image-major (all of image 1's "
-                        "sub-prompts first)."
-                    ),
-                ),
+                io.Mask.Output("mask", display_name="mask", tooltip=TOOLTIPS["mask"]),
+                io.Mask.Output("sub_masks", display_name="sub_masks", tooltip=TOOLTIPS["sub_masks"]),
             ],
         )
 

@@ -67,6 +67,20 @@ def rf_solver_step(
     return x + dt * v + 0.5 * dt**2 * dv_dt, v_mid
 
 
+def schedule_step(
+    velocity: Velocity, x: Tensor, sigmas: list[float], j: int, v: Tensor | None, inverse: bool = False
+) -> tuple[Tensor, Tensor]:
+    """RF-Solver step j of the schedule: sigmas[j] -> sigmas[j + 1] with calls ("at", j), ("mid", j), or
+    with `inverse` the inversion step that undoes it, sigmas[j + 1] -> sigmas[j] with ("at", j + 1),
+    ("mid", j). Returns (x_next, v_mid)."""
+    t, t_next, key_t = (
+        (sigmas[j + 1], sigmas[j], CallKey("at", j + 1))
+        if inverse
+        else (sigmas[j], sigmas[j + 1], CallKey("at", j))
+    )
+    return rf_solver_step(velocity, x, t, t_next, key_t, CallKey("mid", j), midpoint(sigmas, j), v)
+
+
 def invert(
     velocity: Velocity,
     x_clean: Tensor,
@@ -84,16 +98,7 @@ def invert(
     visited: list[Tensor] = [x_clean] * (n + 1)
     x, v = x_clean, None
     for step, j in enumerate(range(n - 1, -1, -1), start=1):
-        x, v_mid = rf_solver_step(
-            velocity,
-            x,
-            sigmas[j + 1],
-            sigmas[j],
-            CallKey("at", j + 1),
-            CallKey("mid", j),
-            midpoint(sigmas, j),
-            v,
-        )
+        x, v_mid = schedule_step(velocity, x, sigmas, j, v, inverse=True)
         v = v_mid if solver == "fireflow" else None
         visited[j] = x
         if on_step is not None:
@@ -112,9 +117,7 @@ def denoise(
     (S2D-EC's structure-stage fusion, eq. 13). Reconstruction when velocity is the source's."""
     x, v = x_noise, None
     for j in range(len(sigmas) - 1):
-        x, v_mid = rf_solver_step(
-            velocity, x, sigmas[j], sigmas[j + 1], CallKey("at", j), CallKey("mid", j), midpoint(sigmas, j), v
-        )
+        x, v_mid = schedule_step(velocity, x, sigmas, j, v)
         v = v_mid if solver == "fireflow" else None
         if after_step is not None:
             x = after_step(j, x)
