@@ -3,6 +3,8 @@ in our checks reach the user in /history. Node-level cases: tests/test_bad_input
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
 pytestmark = pytest.mark.server
@@ -85,8 +87,16 @@ def load_image_without_alpha(server) -> dict:
     return {"class_type": "LoadImage", "inputs": {"image": "no_alpha.png"}}
 
 
+class ServerCase(NamedTuple):
+    """A graph change (node name -> new node or a named rewiring), the node that must fail, its message."""
+
+    changes: dict
+    node_type: str
+    message: str
+
+
 SERVER_CASES = {
-    "sd_latent": (
+    "sd_latent": ServerCase(
         {
             "latent": {
                 "class_type": "EmptyLatentImage",
@@ -96,7 +106,7 @@ SERVER_CASES = {
         "FluxSculptorInversion",
         "must be a Flux LATENT [B,16,h,w]",
     ),
-    "empty_latent": (
+    "empty_latent": ServerCase(
         {
             "latent": {
                 "class_type": "EmptySD3LatentImage",
@@ -106,7 +116,7 @@ SERVER_CASES = {
         "FluxSculptorInversion",
         "all zeros (an empty latent?)",
     ),
-    "kontext": (
+    "kontext": ServerCase(
         {
             "ref": {
                 "class_type": "ReferenceLatent",
@@ -117,7 +127,7 @@ SERVER_CASES = {
         "FluxSculptorInversion",
         "reference latents (FLUX.1 Kontext)",
     ),
-    "other_model": (
+    "other_model": ServerCase(
         {
             "model2": {
                 "class_type": "FluxSculptorTestTinyFlux",
@@ -128,12 +138,12 @@ SERVER_CASES = {
         "FluxSculptorS2DECSampler",
         "same MODEL as the inversion",
     ),
-    "value_blocks": (
+    "value_blocks": ServerCase(
         {"inv": "value_blocks=5"},
         "FluxSculptorInversion",
         "value_blocks must be between 1 and 2",
     ),
-    "placeholder": (
+    "placeholder": ServerCase(
         {"image": "load_image"},
         "FluxSculptorS2DECSampler",
         "LoadImage's 64x64 empty placeholder",
