@@ -66,8 +66,9 @@ def auto_store(model, nbytes: int) -> StoreMode:
     mode = choose_store(nbytes, free_device, free_host)
     device = "cpu-only" if free_device is None else f"{free_device / GIB:.2f} GiB"
     log.info(
-        "Flux-Sculptor store=auto: values %.2f GiB, free device %s, free host %.2f GiB -> store=%s",
+        "Flux-Sculptor store=auto: values %.3f GiB (%d bytes), free device %s, free host %.2f GiB: store=%s",
         nbytes / GIB,
+        nbytes,
         device,
         free_host / GIB,
         mode,

@@ -79,7 +79,7 @@ def test_auto_store_picks_by_free_memory_and_logs_the_bytes(pack, runs, setup, c
     with caplog.at_level(logging.INFO, logger="flux_sculptor"):
         inv = invert(runs, setup, store="auto")
     assert inv.store.mode == "cpu"  # a CPU-only run with far more RAM than these values
-    assert "store=auto: values" in caplog.text and "-> store=cpu" in caplog.text
+    assert "store=auto: values" in caplog.text and ": store=cpu" in caplog.text
     full = invert(runs, setup, store="cpu")
     assert full.store.nbytes > 0
     small_host = types.SimpleNamespace(available=full.store.nbytes)  # 3/4 of it is too little
