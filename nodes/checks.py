@@ -8,6 +8,8 @@ import comfy.model_base
 import torch
 from torch import Tensor
 
+from .model_fingerprint import model_fingerprint
+
 
 def check_flux(model, conditioning: list) -> torch.nn.Module:
     """Raise ValueError unless MODEL is a plain FLUX.1 text-to-image model and CONDITIONING is plain Flux
@@ -148,7 +150,17 @@ def model_identity(model) -> tuple:
     return (weakref.ref(model.model), model.patches_uuid)
 
 
-def check_same_model(identity: tuple, model) -> None:
+def check_same_model(identity, model) -> None:
+    """identity: model_identity(...) of a fresh inversion, or the fingerprint (str) of a loaded one."""
+    if isinstance(identity, str):
+        current = model_fingerprint(model)
+        if current != identity:
+            raise ValueError(
+                f"This saved inversion was made with another MODEL (fingerprint {identity}; this "
+                f"MODEL: {current}): other weights, weight dtype or LoRAs. Load the same "
+                "checkpoint and LoRAs as when it was saved, or invert the image again."
+            )
+        return
     ref, patches = identity
     if ref() is not model.model or patches != model.patches_uuid:
         raise ValueError(

@@ -130,9 +130,9 @@ def run_edit(
     see every value fusion (ValueHook)."""
     check_flux(model, conditioning)
     check_same_model(inversion.model_identity, model)
-    check_recorded_steps(fusion, structure_steps, inversion.record_from_step)
     if fusion in ("s2d-ec", "latent"):
         check_structure_steps(structure_steps, inversion.steps)
+    check_recorded_steps(fusion, structure_steps, inversion.record_from_step)
     plan = fusion_plan(fusion, structure_steps, inversion.steps)
     latent_mask, token_mask = scaled_masks(edit_masks(mask, inversion.clean), strength)
     if not latent_mask.any():  # nothing to edit: solve with the source prompt instead
