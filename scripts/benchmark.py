@@ -28,9 +28,9 @@ from pathlib import Path
 import torch
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import ROOT
+    from scripts.repo_paths import ROOT, fail
 else:  # python scripts/NAME.py
-    from repo_paths import ROOT
+    from repo_paths import ROOT, fail
 
 GIB, MIB = 2**30, 2**20
 WALL: dict[str, list[float]] = {}
@@ -567,7 +567,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     reps = args.reps or (1 if args.tiny else 3)
     if reps < 1 or args.threads < 1:
-        raise SystemExit("--reps and --threads must be >= 1")
+        fail("--reps and --threads must be >= 1")
     torch.set_num_threads(args.threads)
     mods = load_pack()
     res = None if args.paper_only else measure(mods, TINY if args.tiny else MID, reps)

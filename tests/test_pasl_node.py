@@ -65,8 +65,9 @@ def test_execute_gives_image_size_masks_and_union(node_mod, user_weights) -> Non
     assert mask.shape == (2, 40, 56) and sub.shape == (6, 40, 56)
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
     assert torch.equal(mask[0], sub[:3].amax(0)) and torch.equal(mask[1], sub[3:].amax(0))
-    plain, _ = node.execute(image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"],
-                            refine=False).result
+    plain, _ = node.execute(
+        image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"], refine=False
+    ).result
     assert plain.shape == mask.shape and not torch.allclose(plain, mask), "refine must reach the masks"
 
 
@@ -90,8 +91,9 @@ def test_clear_errors(node_mod, user_weights) -> None:
     import comfy.sd
 
     with pytest.raises(ValueError, match="has no clip_l"):
-        node.execute(image=img, prompt="hair", weights=user_weights["clip-l"],
-                     clip=comfy.sd.CLIP(no_init=True))
+        node.execute(
+            image=img, prompt="hair", weights=user_weights["clip-l"], clip=comfy.sd.CLIP(no_init=True)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -134,7 +136,8 @@ def test_clip_l_routes_agree_on_shared_weights(pack, node_mod, shared_vit_l) -> 
 def test_clip_l_weights_run_with_a_real_clip(node_mod, user_weights, shared_vit_l) -> None:
     _, clip = shared_vit_l
     mask, sub = node_mod.FluxSculptorPASLMask.execute(
-        image=torch.rand(1, 32, 24, 3), prompt="hair;lips", weights=user_weights["clip-l"], clip=clip).result
+        image=torch.rand(1, 32, 24, 3), prompt="hair;lips", weights=user_weights["clip-l"], clip=clip
+    ).result
     assert mask.shape == (1, 32, 24) and sub.shape == (2, 32, 24)
 
 
@@ -142,15 +145,21 @@ def test_clip_l_weights_run_with_a_real_clip(node_mod, user_weights, shared_vit_
 def test_server_runs_the_node_in_a_graph(server) -> None:
     info = server.object_info()["FluxSculptorPASLMask"]
     assert info["category"] == "Flux-Sculptor/Locate"
-    options = info["input"]["required"]["weights"][1]["options"] if isinstance(
-        info["input"]["required"]["weights"][0], str) else info["input"]["required"]["weights"][0]
+    options = (
+        info["input"]["required"]["weights"][1]["options"]
+        if isinstance(info["input"]["required"]["weights"][0], str)
+        else info["input"]["required"]["weights"][0]
+    )
     assert options and all(o.endswith(".safetensors") for o in options)
     Image.fromarray((np.random.default_rng(0).random((72, 48, 3)) * 255).astype(np.uint8)).save(
-        Path(server.workdir) / "input" / "pasl_face.png")
+        Path(server.workdir) / "input" / "pasl_face.png"
+    )
     prompt = {  # without "refine": API prompts saved before that input existed keep working
         "1": {"class_type": "LoadImage", "inputs": {"image": "pasl_face.png"}},
-        "2": {"class_type": "FluxSculptorPASLMask",
-              "inputs": {"image": ["1", 0], "prompt": "hair\nlips", "weights": options[0]}},
+        "2": {
+            "class_type": "FluxSculptorPASLMask",
+            "inputs": {"image": ["1", 0], "prompt": "hair\nlips", "weights": options[0]},
+        },
         "3": {"class_type": "MaskToImage", "inputs": {"mask": ["2", 1]}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "pasl_test"}},
     }
