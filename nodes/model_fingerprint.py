@@ -3,8 +3,10 @@ sessions (unlike ModelPatcher.patches_uuid, which is random per load).
 
 sha256 over: the model class; every parameter's name, shape and dtype; SAMPLED_TENSORS parameters picked
 evenly through the state dict, SAMPLED_VALUES values each at evenly spaced flat positions; and the patch
-set (LoRAs): each patched key with its strengths and SAMPLED_VALUES values of each patch tensor. A
-different checkpoint, weight dtype (bf16 vs fp8) or LoRA changes it; the same files loaded again do not.
+set (LoRAs): each patched key with its strengths and SAMPLED_VALUES values of each patch tensor. Values
+are read from the unpatched weights (ModelPatcher.backup while a LoRA is merged in), so it does not
+depend on whether the model is loaded. A different checkpoint, weight dtype (bf16 vs fp8) or LoRA changes
+it; the same files loaded again do not.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ def model_fingerprint(model) -> str:
     for name, tensor in params:
         digest.update(f"{name}:{tuple(tensor.shape)}:{tensor.dtype};".encode())
     stride = max(len(params) // SAMPLED_TENSORS, 1)
-    for _, tensor in params[::stride][:SAMPLED_TENSORS]:
-        digest.update(_sample(tensor))
+    backup = getattr(model, "backup", {})
+    for name, tensor in params[::stride][:SAMPLED_TENSORS]:
+        original = backup.get(f"diffusion_model.{name}")  # LoRAs are merged in place while loaded
+        digest.update(_sample(tensor if original is None else original.weight))
     for key in sorted(model.patches):
         for patch in model.patches[key]:
             digest.update(f"{key}:{patch[0]}:{patch[2]};".encode())

@@ -78,6 +78,33 @@ def save_path(prefix: str) -> Path:
     return path
 
 
+SAVE_DESCRIPTION = (
+    "Saves an inversion to ComfyUI's output/flux_sculptor_inversions as safetensors, with the MODEL's "
+    "fingerprint, steps, solver, blocks, size, store mode and schedule, so later sessions edit the portrait "
+    "without inverting it again. Inversions made with store = recompute are small (tens of MB at "
+    "1024x1024) and recommended; the other modes also save every recorded value (GBs)."
+)
+LOAD_DESCRIPTION = (
+    "Loads an inversion saved by Flux-Sculptor Save Inversion, for the S2D-EC Sampler. It is refused if "
+    "the MODEL (weights, weight dtype, LoRAs) or the source latent differ from the saved ones."
+)
+TOOLTIPS = {
+    "inversion": "From Flux-Sculptor RF-Solver Inversion.",
+    "save_model": "The MODEL that made the inversion; its fingerprint is saved and checked when the file "
+    "is loaded and edited.",
+    "filename_prefix": "File name under output/flux_sculptor_inversions (subfolders with '/'); a counter "
+    "is added.",
+    "saved_file": "The saved file's name, as the Load Inversion list shows it.",
+    "load_model": "The same MODEL (checkpoint, weight dtype, LoRAs) that made the inversion; checked "
+    "against the saved fingerprint.",
+    "file": "A file in ComfyUI's output/flux_sculptor_inversions.",
+    "latent": "The source portrait's LATENT (VAEEncode); when connected it must match the saved one "
+    "(shape, and values within 1%).",
+    "loaded": "The saved inversion, for the S2D-EC sampler.",
+    "noise": "The saved inverted noise latent.",
+}
+
+
 class FluxSculptorSaveInversion(io.ComfyNode):
     @classmethod
     def define_schema(cls) -> io.Schema:
@@ -86,33 +113,14 @@ class FluxSculptorSaveInversion(io.ComfyNode):
             display_name="Flux-Sculptor Save Inversion",
             category="Flux-Sculptor/Edit",
             search_aliases=["save inversion", "cache inversion", "store inversion"],
-            description="Saves an inversion to ComfyUI's output/flux_sculptor_inversions as safetensors, "
-            "with the MODEL's fingerprint, steps, solver, blocks, size, store mode and schedule, "
-            "so later sessions edit the portrait without inverting it again. Inversions made "
-            "with store = recompute are small (tens of MB at 1024x1024) and recommended; the "
-            "other modes also save every recorded value (GBs).",
+            description=SAVE_DESCRIPTION,
             is_output_node=True,
             inputs=[
-                InversionType.Input("inversion", tooltip="From Flux-Sculptor RF-Solver Inversion."),
-                io.Model.Input(
-                    "model",
-                    tooltip="The MODEL that made the inversion; its fingerprint is saved "
-                    "and checked when the file is loaded and edited.",
-                ),
-                io.String.Input(
-                    "filename_prefix",
-                    default="inversion",
-                    tooltip="File name under "
-                    "output/flux_sculptor_inversions (subfolders with '/'); a counter is added.",
-                ),
+                InversionType.Input("inversion", tooltip=TOOLTIPS["inversion"]),
+                io.Model.Input("model", tooltip=TOOLTIPS["save_model"]),
+                io.String.Input("filename_prefix", default="inversion", tooltip=TOOLTIPS["filename_prefix"]),
             ],
-            outputs=[
-                io.String.Output(
-                    "file",
-                    display_name="file",
-                    tooltip="The saved file's name, as the Load Inversion list shows it.",
-                )
-            ],
+            outputs=[io.String.Output("file", display_name="file", tooltip=TOOLTIPS["saved_file"])],
         )
 
     @classmethod
@@ -137,40 +145,21 @@ class FluxSculptorLoadInversion(io.ComfyNode):
             display_name="Flux-Sculptor Load Inversion",
             category="Flux-Sculptor/Edit",
             search_aliases=["load inversion", "saved inversion"],
-            description="Loads an inversion saved by Flux-Sculptor Save Inversion, for the S2D-EC Sampler. "
-            "It is refused if the MODEL (weights, weight dtype, LoRAs) or the source latent "
-            "differ from the saved ones.",
+            description=LOAD_DESCRIPTION,
             inputs=[
-                io.Model.Input(
-                    "model",
-                    tooltip="The same MODEL (checkpoint, weight dtype, LoRAs) that made "
-                    "the inversion; checked against the saved fingerprint.",
-                ),
-                io.Combo.Input(
-                    "file",
-                    options=saved_files(),
-                    tooltip="A file in ComfyUI's output/flux_sculptor_inversions.",
-                ),
-                io.Latent.Input(
-                    "latent",
-                    optional=True,
-                    tooltip="The source portrait's LATENT (VAEEncode); "
-                    "when connected it must match the saved one (shape, and values within 1%).",
-                ),
+                io.Model.Input("model", tooltip=TOOLTIPS["load_model"]),
+                io.Combo.Input("file", options=saved_files(), tooltip=TOOLTIPS["file"]),
+                io.Latent.Input("latent", optional=True, tooltip=TOOLTIPS["latent"]),
             ],
             outputs=[
-                InversionType.Output(
-                    "inversion",
-                    display_name="inversion",
-                    tooltip="The saved inversion, for the S2D-EC sampler.",
-                ),
-                io.Latent.Output("noise", display_name="noise", tooltip="The saved inverted noise latent."),
+                InversionType.Output("inversion", display_name="inversion", tooltip=TOOLTIPS["loaded"]),
+                io.Latent.Output("noise", display_name="noise", tooltip=TOOLTIPS["noise"]),
             ],
         )
 
     @classmethod
     def execute(cls, model: ModelPatcher, file: str, latent: dict | None = None) -> io.NodeOutput:
-        inversion, meta = load_inversion(resolve(file))
+        inversion, _ = load_inversion(resolve(file))
         check_same_model(inversion.model_identity, model)
         if flux_sigmas(model, inversion.steps).tolist() != inversion.sigmas:
             raise ValueError(

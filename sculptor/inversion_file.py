@@ -1,4 +1,4 @@
-"""Saved inversions (issue 15): one safetensors file per Inversion, never pickle.
+"""Saved inversions (issue 15): one safetensors file per Inversion (no pickle anywhere).
 
 Tensors: latents.{j} [B,16,h,w] (j = 0..N), midpoints.{j} (store mode "recompute"), source_samples,
 noise_samples, values.{kind}.{index}.{block} [B,heads,N_img,head_dim] (+ scales.* for 8-bit stores),

@@ -92,14 +92,26 @@ def test_metadata_and_recompute_files_are_small(pack, saved, setup, output_dir):
 
 
 def test_fingerprint_is_stable_across_loads_and_sees_weights_and_loras(pack, tiny_flux):
-    fingerprint = pack_module(pack, "nodes.model_fingerprint").model_fingerprint
+    module = pack_module(pack, "nodes.model_fingerprint")
+    fingerprint = module.model_fingerprint
     model = tiny_flux(seed=0, weight_scale=0.25)
     assert fingerprint(model) == fingerprint(tiny_flux(seed=0, weight_scale=0.25))  # the same weights again
     assert fingerprint(model) != fingerprint(tiny_flux(seed=1, weight_scale=0.25))
+    names = list(model.model.diffusion_model.state_dict())
+    sampled = names[:: max(len(names) // module.SAMPLED_TENSORS, 1)][: module.SAMPLED_TENSORS]
+    key = "diffusion_model." + next(n for n in sampled if n.endswith(".weight"))
     lora = model.clone()
-    key = next(k for k in lora.model.state_dict() if k.endswith("single_blocks.0.linear1.weight"))
-    lora.add_patches({key: (torch.ones_like(lora.model.state_dict()[key]) * 1e-3,)}, 0.5)
-    assert fingerprint(lora) != fingerprint(model)
+    before = lora.model.state_dict()[key].clone()
+    lora.add_patches({key: (torch.full_like(before, 1e-3),)}, 0.5)
+    unloaded = fingerprint(lora)
+    assert unloaded != fingerprint(model)
+    lora.patch_model()  # the LoRA merged into the weights in place, as while sampling
+    try:
+        assert not torch.equal(lora.model.state_dict()[key], before)
+        assert fingerprint(lora) == unloaded
+    finally:
+        lora.unpatch_model()
+    assert torch.equal(lora.model.state_dict()[key], before) and fingerprint(lora) == unloaded
 
 
 def test_a_different_model_or_latent_is_refused(saved, setup, tiny_flux, tiny_latent, output_dir):
