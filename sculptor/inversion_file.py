@@ -21,7 +21,7 @@ from torch import Tensor
 
 from .inversion import Inversion
 from .solver import CallKey
-from .value_store import ValueStore
+from .value_store import STORE_DTYPES, ValueStore
 
 log = logging.getLogger("flux_sculptor")
 FORMAT, VERSION = "flux_sculptor_inversion", "1"
@@ -93,7 +93,7 @@ def load_inversion(path: Path) -> tuple[Inversion, dict[str, str]]:
         tensors = {name: f.get_tensor(name) for name in f.keys()}
     steps = int(meta["steps"])
     blocks = json.loads(meta["value_blocks"])
-    dtype = None if meta["store_dtype"] == "model" else getattr(torch, meta["store_dtype"])
+    dtype = _store_dtype(meta["store_dtype"], path)
     store = ValueStore(tuple(blocks), "recompute" if meta["store"] == "recompute" else "cpu", dtype)
     for name, tensor in tensors.items():
         if name.startswith("values."):
@@ -116,6 +116,18 @@ def load_inversion(path: Path) -> tuple[Inversion, dict[str, str]]:
         record_from_step=int(meta["record_from_step"]),
     )
     return inv, meta
+
+
+def _store_dtype(name: str, path: Path) -> torch.dtype | None:
+    """The metadata's store dtype name -> dtype (None: the model's), only from STORE_DTYPES' names."""
+    if name == "model":
+        return None
+    if name not in STORE_DTYPES or STORE_DTYPES[name] is None:
+        raise ValueError(
+            f"{path.name} names store dtype '{name}', which this Flux-Sculptor does not know; "
+            "re-run the inversion and save it again."
+        )
+    return STORE_DTYPES[name]
 
 
 def _conditioning_parts(conditioning: list) -> tuple[dict[str, Tensor], list[dict]]:
