@@ -115,15 +115,14 @@ def check_inversion_settings(
         )
 
 
-def check_recorded_steps(fusion: str, structure_steps: int, record_from_step: int) -> None:
-    """Refuse an edit that fuses values in steps the inversion did not record (record_from_step)."""
-    first = {"s2d-ec": structure_steps, "value": 0}.get(fusion)
-    if first is not None and first < record_from_step:
+def check_recorded_steps(fusion: str, value_from: int | None, record_from_step: int) -> None:
+    """Refuse an edit whose first value-fusion step (FusionPlan.value_from) the inversion did not record."""
+    if value_from is not None and value_from < record_from_step:
         raise ValueError(
             f"This inversion recorded values from step {record_from_step} on only (its "
-            f"record_from_step), but fusion = {fusion} with structure_steps = {structure_steps} "
-            f"fuses values from step {first}. Set structure_steps >= {record_from_step}, or "
-            "re-run the inversion with a smaller record_from_step (0 for fusion = value)."
+            f"record_from_step), but fusion = {fusion} fuses values from step {value_from}. Set the "
+            f"sampler's structure_steps >= {record_from_step}, or re-run the inversion with "
+            "record_from_step <= the first value-fusion step (0 records every step)."
         )
 
 

@@ -132,8 +132,8 @@ def run_edit(
     check_same_model(inversion.model_identity, model)
     if fusion in ("s2d-ec", "latent"):
         check_structure_steps(structure_steps, inversion.steps)
-    check_recorded_steps(fusion, structure_steps, inversion.record_from_step)
     plan = fusion_plan(fusion, structure_steps, inversion.steps)
+    check_recorded_steps(fusion, plan.value_from, inversion.record_from_step)
     latent_mask, token_mask = scaled_masks(edit_masks(mask, inversion.clean), strength)
     if not latent_mask.any():  # nothing to edit: solve with the source prompt instead
         conditioning, guidance = inversion.source_conditioning, inversion.guidance
