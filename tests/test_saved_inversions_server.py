@@ -62,7 +62,7 @@ def test_save_then_load_in_a_later_prompt_gives_the_same_edit(server):
         "inputs": {"inversion": ["inv", 0], "model": ["model", 0], "filename_prefix": "server/portrait"},
     }
     made = server.run(first)["outputs"]["stats"]["values"]
-    files = server.object_info()["FluxSculptorLoadInversion"]["input"]["required"]["file"][0]
+    files = server.object_info()["FluxSculptorLoadInversion"]["input"]["required"]["file"][1]["options"]
     assert "server/portrait_00001.safetensors" in files
     second = sources() | edit(["load", 0])
     second["load"] = {
