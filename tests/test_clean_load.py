@@ -22,7 +22,12 @@ import tempfile
 from pathlib import Path
 
 PACK_DIR = Path(__file__).resolve().parent.parent
-NODE_IDS = {"FluxSculptorInversion", "FluxSculptorPASLMask", "FluxSculptorMaskCombine", "FluxSculptorS2DECSampler"}
+NODE_IDS = {
+    "FluxSculptorInversion",
+    "FluxSculptorPASLMask",
+    "FluxSculptorMaskCombine",
+    "FluxSculptorS2DECSampler",
+}
 SKIP_NAMES = {"__builtins__", "__cached__", "__loader__", "__spec__", "__doc__", "__file__", "__path__"}
 PRIMITIVES = (str, int, float, bool, bytes, type(None))
 
@@ -93,14 +98,20 @@ def differences(before: dict, after: dict) -> list[str]:
                         kind = "added" if key not in a else "removed" if key not in b else "changed"
                         out.append(f"{where}.{name}[{key}]: {kind}")
             else:
-                out.append(f"{where}.{name}: {'added' if a is None else 'removed' if b is None else 'changed'}")
+                out.append(
+                    f"{where}.{name}: {'added' if a is None else 'removed' if b is None else 'changed'}"
+                )
     return out
 
 
 def comfy_imports() -> set[str]:
     """Top-level-rooted module names the pack's runtime files import (relative imports excluded)."""
     names = set()
-    for path in [PACK_DIR / "__init__.py", *PACK_DIR.glob("nodes/**/*.py"), *PACK_DIR.glob("sculptor/**/*.py")]:
+    for path in [
+        PACK_DIR / "__init__.py",
+        *PACK_DIR.glob("nodes/**/*.py"),
+        *PACK_DIR.glob("sculptor/**/*.py"),
+    ]:
         for node in ast.walk(ast.parse(path.read_text())):
             if isinstance(node, ast.Import):
                 names.update(alias.name for alias in node.names)
@@ -116,6 +127,7 @@ def probe() -> dict:
 
     root = import_comfyui()
     import comfy.model_management  # noqa: F401  (device set-up, as at server start)
+
     import nodes
 
     for name in sorted(comfy_imports()) + ["comfy_config.config_parser"]:
@@ -129,7 +141,8 @@ def probe() -> dict:
     loaded = asyncio.run(nodes.load_custom_node(str(folder)))
     after = snapshot(root)
     new_comfy = sorted(
-        n for n in set(sys.modules) - modules_before
+        n
+        for n in set(sys.modules) - modules_before
         if str(getattr(sys.modules[n], "__file__", None) or "").startswith(str(root))
     )
     import folder_paths
@@ -138,8 +151,10 @@ def probe() -> dict:
         "loaded": bool(loaded),
         "differences": differences(before, after),
         "new_comfy_modules": new_comfy,
-        "pasl": [list(folder_paths.folder_names_and_paths["pasl"][0]),
-                 sorted(folder_paths.folder_names_and_paths["pasl"][1])],
+        "pasl": [
+            list(folder_paths.folder_names_and_paths["pasl"][0]),
+            sorted(folder_paths.folder_names_and_paths["pasl"][1]),
+        ],
         "models_dir": folder_paths.models_dir,
     }
 
@@ -151,15 +166,20 @@ def test_loading_the_pack_changes_nothing_global(comfyui):
     report = json.loads(run.stdout.strip().splitlines()[-1])
     assert report["loaded"], run.stderr[-4000:]
     assert report["new_comfy_modules"] == [], "the pack imported ComfyUI modules the probe did not snapshot"
-    registered = {f"nodes.{table}[{node_id!r}]: added" for table in ("NODE_CLASS_MAPPINGS",
-                  "NODE_DISPLAY_NAME_MAPPINGS") for node_id in NODE_IDS}
+    registered = {
+        f"nodes.{table}[{node_id!r}]: added"
+        for table in ("NODE_CLASS_MAPPINGS", "NODE_DISPLAY_NAME_MAPPINGS")
+        for node_id in NODE_IDS
+    }
     allowed = registered | {
         "nodes.LOADED_MODULE_DIRS['flux-sculptor']: added",
         "folder_paths.folder_names_and_paths['pasl']: added",
         "folder_paths.filename_list_cache['pasl']: added",  # ComfyUI caches the COMBO's file list
     }
     diff = set(report["differences"])
-    assert diff - allowed == set(), f"loading the pack changed ComfyUI or torch state: {sorted(diff - allowed)}"
+    assert diff - allowed == set(), (
+        f"loading the pack changed ComfyUI or torch state: {sorted(diff - allowed)}"
+    )
     assert registered | {"folder_paths.folder_names_and_paths['pasl']: added"} <= diff
     assert report["pasl"] == [[os.path.join(report["models_dir"], "pasl")], [".safetensors"]]
 
