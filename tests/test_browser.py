@@ -97,6 +97,13 @@ def dismiss_templates_dialog(page) -> tuple[str, int]:
         dialog.first.wait_for(state="visible", timeout=20_000)
     except Exception:  # noqa: BLE001  (newer frontends may not open it; nothing to dismiss then)
         return "", 0
+    # With ComfyUI's own templates installed the dialog opens on those; the pack's sit under Extensions.
+    entry = dialog.first.locator("nav div.cursor-pointer", has_text=PACK)
+    try:
+        entry.first.wait_for(state="visible", timeout=10_000)
+        entry.first.click()
+    except Exception:  # noqa: BLE001  (reported by test_templates_dialog_offers_the_pack_workflows)
+        pass
     try:  # the pack's templates arrive after the dialog opens
         page.wait_for_function(
             f"document.querySelector('.global-dialog').innerText.includes('{PACK}')", timeout=10_000
