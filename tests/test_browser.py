@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from workflow_api import VIRTUAL_NODES, WORKFLOW_NAMES, to_api
+from workflow_api import VIRTUAL_NODES, WORKFLOW_NAMES, specs, to_api
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -146,6 +146,19 @@ def test_templates_dialog_offers_the_pack_workflows(frontend):
     assert frontend.template_thumbnails >= len(WORKFLOW_NAMES)  # the .jpg thumbnails load in the dialog
 
 
+def absent_files(workflow: dict, info: dict) -> set[str]:
+    """Ids of core nodes whose COMBO value the server does not list: the FLUX model files, absent here.
+    Frontend 1.49 marks such nodes as having errors, 1.32 does not. Our nodes never qualify."""
+    absent = set()
+    for node_id, node in to_api(workflow, info).items():
+        for name, kind, opts in specs(info[node["class_type"]]):
+            value = node["inputs"].get(name)
+            if kind == "COMBO" and isinstance(value, str) and value not in opts.get("options", [value]):
+                assert not node["class_type"].startswith("FluxSculptor"), (node_id, name, value)
+                absent.add(node_id)
+    return absent
+
+
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
 def test_frontend_loads_workflow_without_missing_nodes(frontend, server, name):
     info, page = server.object_info(), frontend.page
@@ -166,9 +179,11 @@ def test_frontend_loads_workflow_without_missing_nodes(frontend, server, name):
     canvas = page.evaluate("""() => window.app.graph.nodes.map(n => ({id: n.id, type: n.type,
         errors: !!n.has_errors, known: !!n.constructor.nodeData}))""")
     assert frontend.errors[errors_before:] == []
-    assert sorted(n["id"] for n in canvas) == sorted(n["id"] for n in workflow["nodes"])
+    # node ids: numbers in the saved workflow; frontend 1.49 keeps them as strings on its canvas
+    assert sorted(str(n["id"]) for n in canvas) == sorted(str(n["id"]) for n in workflow["nodes"])
+    absent = absent_files(workflow, info)
     for node in canvas:
-        assert not node["errors"], node
+        assert not node["errors"] or str(node["id"]) in absent, node
         assert node["known"] or node["type"] in VIRTUAL_NODES, node
     ours = {n["type"] for n in canvas if n["type"].startswith("FluxSculptor")}
     assert ours == {n["type"] for n in workflow["nodes"] if n["type"].startswith("FluxSculptor")} != set()
