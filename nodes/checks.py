@@ -8,12 +8,15 @@ import comfy.model_base
 import torch
 from torch import Tensor
 
+from .output_caches import check_no_output_cache
+
 
 def check_flux(model, conditioning: list) -> torch.nn.Module:
     """Raise ValueError unless MODEL is a plain FLUX.1 text-to-image model and CONDITIONING is plain Flux
     text conditioning for it; returns its diffusion model."""
     base = getattr(model, "model", None)
     diffusion = getattr(base, "diffusion_model", None)
+    check_no_output_cache(model)
     if not isinstance(base, comfy.model_base.Flux):
         raise ValueError(
             f"Flux-Sculptor needs a FLUX.1 model (e.g. flux1-dev from UNETLoader); got "

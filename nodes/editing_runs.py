@@ -105,7 +105,7 @@ def run_edit(
     model-space latent after step j (after eq. 13 fusion); observers see every value fusion (ValueHook)."""
     check_flux(model, conditioning)
     check_same_model(inversion.model_identity, model)
-    if fusion in ("s2d-ec", "latent"):
+    if fusion != "none":
         check_structure_steps(structure_steps, inversion.steps)
     plan = fusion_plan(fusion, structure_steps, inversion.steps)
     latent_mask, token_mask = edit_masks(mask, inversion.clean)
