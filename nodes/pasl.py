@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from functools import lru_cache
 from pathlib import Path
@@ -11,8 +12,11 @@ import folder_paths
 import torch
 from comfy_api.latest import io
 
+from ..sculptor.face_frames import face_box
+from ..sculptor.face_locator import FaceLocator, load_locator
 from ..sculptor.pasl import PASL, load_pasl
-from ..sculptor.pasl_infer import locate, split_prompt
+from ..sculptor.pasl_infer import locate, split_prompt, union
+from ..sculptor.photo_masks import FACES, MAX_PIXELS, photo_masks
 from ..sculptor.text_features import CallableEncoder, MiniLMEncoder, TextEncoder
 from . import make_schema
 
@@ -20,6 +24,9 @@ FOLDER = "pasl"
 EXTENSIONS = {".safetensors"}
 SHIPPED_DIR = Path(__file__).resolve().parents[1] / "pasl_weights"
 DEFAULT_WEIGHTS = "pasl_minilm_celeba.safetensors"
+LOCATOR_FILE = "face_locator.safetensors"
+WHOLE_IMAGE = "whole image"
+LOG = logging.getLogger(__name__)
 
 
 def _register_folder() -> None:
@@ -35,7 +42,12 @@ _register_folder()
 
 
 def _shipped() -> list[str]:
-    return sorted(p.name for p in SHIPPED_DIR.glob("*") if p.suffix in EXTENSIONS and p.is_file())
+    """The pack's PASL files (the face locator that lives beside them is not PASL weights)."""
+    return sorted(
+        p.name
+        for p in SHIPPED_DIR.glob("*")
+        if p.suffix in EXTENSIONS and p.is_file() and p.name != LOCATOR_FILE
+    )
 
 
 def weight_options() -> list[str]:
@@ -47,8 +59,10 @@ def weight_options() -> list[str]:
 def resolve_weights(name: str) -> Path:
     """A COMBO option -> its file. Anything else (paths, '..', absolute names) is refused."""
     if name not in weight_options():
-        raise ValueError(f"PASL weights '{name}' are not among the available files {weight_options()}: "
-                         "pick one from the list, or put a .safetensors file in ComfyUI's models/pasl")
+        raise ValueError(
+            f"PASL weights '{name}' are not among the available files {weight_options()}: "
+            "pick one from the list, or put a .safetensors file in ComfyUI's models/pasl"
+        )
     if name in _shipped():
         return SHIPPED_DIR / name
     full = folder_paths.get_full_path(FOLDER, name)
@@ -62,13 +76,31 @@ def _load_cached(path: str, mtime_ns: int) -> PASL:
     return load_pasl(path)
 
 
+@lru_cache(maxsize=1)
+def _locator_cached(path: str, mtime_ns: int) -> FaceLocator:
+    return load_locator(path)
+
+
+def face_locator() -> FaceLocator:
+    """The pack's face locator (pasl_weights/face_locator.safetensors), loaded once per file version."""
+    path = SHIPPED_DIR / LOCATOR_FILE
+    if not path.is_file():
+        raise ValueError(
+            f"the face locator {path} is missing: reinstall the pack, or set faces to "
+            f"'{WHOLE_IMAGE}' to run PASL on the whole image without a face search"
+        )
+    return _locator_cached(str(path), path.stat().st_mtime_ns)
+
+
 def clip_l_encoder(clip: object) -> TextEncoder:
     """`clip-l` features from a ComfyUI CLIP: clip_l's pooled EOT output after the final layer norm,
     UNprojected (what Flux receives as pooled_output), as sculptor.text_features defines it."""
     clip_l = getattr(getattr(clip, "cond_stage_model", None), "clip_l", None)
     if clip_l is None or not hasattr(clip_l, "set_clip_options"):
-        raise ValueError("these PASL weights use CLIP-L text features, but the connected CLIP has no "
-                         "clip_l: connect Flux's DualCLIPLoader (clip_l + t5xxl) or another CLIP with clip_l")
+        raise ValueError(
+            "these PASL weights use CLIP-L text features, but the connected CLIP has no "
+            "clip_l: connect Flux's DualCLIPLoader (clip_l + t5xxl) or another CLIP with clip_l"
+        )
 
     def encode(prompts: list[str]) -> torch.Tensor:
         clip.load_model()
@@ -76,8 +108,10 @@ def clip_l_encoder(clip: object) -> TextEncoder:
         for text in prompts:
             tokens = clip.tokenize(text)
             if "l" not in tokens:
-                raise ValueError("the connected CLIP's tokenizer gives no clip_l tokens: connect a CLIP "
-                                 "that includes clip_l (e.g. Flux's DualCLIPLoader)")
+                raise ValueError(
+                    "the connected CLIP's tokenizer gives no clip_l tokens: connect a CLIP "
+                    "that includes clip_l (e.g. Flux's DualCLIPLoader)"
+                )
             clip_l.set_clip_options({"projected_pooled": False})
             try:
                 _, pooled = clip_l.encode_token_weights(tokens["l"])[:2]
@@ -103,55 +137,194 @@ class FluxSculptorPASLMask(io.ComfyNode):
                 "Finds the face region a prompt talks about (hair, eyes, lips, beard, ... 18 regions) "
                 "and returns a soft mask at the image size. Several sub-prompts, one per line or "
                 "separated by ';', each give a mask; `mask` is their union (multi-attribute editing). "
+                "Whole photos work: faces are found, cropped to portrait framing, masked and pasted back "
+                "(all faces, the largest, or one by index); the face box outputs let a workflow crop the "
+                "face with ImageCrop, edit it at a good size and composite it back. "
                 "The shipped weights were trained on portraits (CelebA) with the offline MiniLM text "
-                "encoder; CLIP-L weights need the CLIP input."),
-            search_aliases=["pasl", "face mask", "face parsing", "text to mask", "region locator",
-                            "prompt mask", "hair mask"],
+                "encoder; CLIP-L weights need the CLIP input."
+            ),
+            search_aliases=[
+                "pasl",
+                "face mask",
+                "face parsing",
+                "text to mask",
+                "region locator",
+                "prompt mask",
+                "hair mask",
+                "face box",
+                "face detect",
+            ],
             inputs=[
-                io.Image.Input("image", tooltip=(
-                    "Portrait(s) [B,H,W,C] 0..1. Any size: resized to the weights' resolution inside, "
-                    "masks come back at this size. Works best when a face fills much of the frame.")),
-                io.String.Input("prompt", multiline=True, default="hair", tooltip=(
-                    "What to locate, e.g. 'hair' or 'the eyes; lips'. One sub-prompt per line or "
-                    "separated by ';': each gives a mask, the output mask is their union.")),
-                io.Combo.Input("weights", options=options,
-                               default=DEFAULT_WEIGHTS if DEFAULT_WEIGHTS in options else None,
-                               tooltip=("PASL weights: the pack's pasl_weights/ files, then ComfyUI's "
-                                        "models/pasl (.safetensors). Each file records its text encoder.")),
-                io.Boolean.Input("refine", default=True, optional=True, tooltip=(
-                    "On: average 8 passes (shifted by half an output cell, and mirrored) for masks on a "
-                    "1/4 grid instead of 1/8, which follows thin regions (lips, brows, pupils) better; "
-                    "8x the (small) PASL compute. Off: one pass, as in the paper.")),
-                io.Clip.Input("clip", optional=True, tooltip=(
-                    "Only for weights trained with CLIP-L text features: the CLIP that holds clip_l "
-                    "(Flux's DualCLIPLoader). Ignored by MiniLM weights, such as the shipped default.")),
+                io.Image.Input(
+                    "image",
+                    tooltip=(
+                        "Photo(s) [B,H,W,C] 0..1, any framing, up to 50 MP: faces are found and masked at "
+                        "portrait framing; masks come back at this size."
+                    ),
+                ),
+                io.String.Input(
+                    "prompt",
+                    multiline=True,
+                    default="hair",
+                    tooltip=(
+                        "What to locate, e.g. 'hair' or 'the eyes; lips'. One sub-prompt per line or "
+                        "separated by ';': each gives a mask, the output mask is their union."
+                    ),
+                ),
+                io.Combo.Input(
+                    "weights",
+                    options=options,
+                    default=DEFAULT_WEIGHTS if DEFAULT_WEIGHTS in options else None,
+                    tooltip=(
+                        "PASL weights: the pack's pasl_weights/ files, then ComfyUI's "
+                        "models/pasl (.safetensors). Each file records its text encoder."
+                    ),
+                ),
+                io.Boolean.Input(
+                    "refine",
+                    default=True,
+                    optional=True,
+                    tooltip=(
+                        "On: average 8 passes (shifted by half an output cell, and mirrored) for masks on a "
+                        "1/4 grid instead of 1/8, which follows thin regions (lips, brows, pupils) better; "
+                        "8x the (small) PASL compute. Off: one pass, as in the paper."
+                    ),
+                ),
+                io.Clip.Input(
+                    "clip",
+                    optional=True,
+                    tooltip=(
+                        "Only for weights trained with CLIP-L text features: the CLIP that holds clip_l "
+                        "(Flux's DualCLIPLoader). Ignored by MiniLM weights, such as the shipped default."
+                    ),
+                ),
+                io.Combo.Input(
+                    "faces",
+                    options=[*FACES, WHOLE_IMAGE],
+                    default="all",
+                    optional=True,
+                    tooltip=(
+                        "Whole photos: faces are found first, each is cropped to PASL's portrait framing, "
+                        "masked, and pasted back. 'all': every face; 'largest': the biggest face; 'index': "
+                        "the face at face_index counted from the left. 'whole image': no face search, the "
+                        "image is resized as a whole (for face-filling portrait crops)."
+                    ),
+                ),
+                io.Int.Input(
+                    "face_index",
+                    default=0,
+                    min=0,
+                    max=63,
+                    optional=True,
+                    tooltip=(
+                        "With faces = 'index': which face, 0 = the leftmost. An index beyond the faces found "
+                        "is an error that says how many there are."
+                    ),
+                ),
             ],
             outputs=[
-                io.Mask.Output("mask", display_name="mask", tooltip=(
-                    "Union of the sub-prompt masks, soft 0..1, [B,H,W] at the image size.")),
-                io.Mask.Output("sub_masks", display_name="sub_masks", tooltip=(
-                    "One mask per image and sub-prompt, [B*P,H,W], image-major (all of image 1's "
-                    "sub-prompts first).")),
+                io.Mask.Output(
+                    "mask",
+                    display_name="mask",
+                    tooltip=("Union of the sub-prompt masks, soft 0..1, [B,H,W] at the image size."),
+                ),
+                io.Mask.Output(
+                    "sub_masks",
+                    display_name="sub_masks",
+                    tooltip=(
+                        "One mask per image and sub-prompt, [B*P,H,W], image-major (all of image 1's "
+                        "sub-prompts first)."
+                    ),
+                ),
+                io.Int.Output(
+                    "x",
+                    display_name="x",
+                    tooltip=(
+                        "Face box left edge (first image): a square around the selected face(s) with 25% "
+                        "margin, side a multiple of 16, inside the image. Wire x, y, width, height into "
+                        "ImageCrop / CropMask, and x, y into ImageCompositeMasked to paste the edit back."
+                    ),
+                ),
+                io.Int.Output("y", display_name="y", tooltip="Face box top edge (first image)."),
+                io.Int.Output(
+                    "width",
+                    display_name="width",
+                    tooltip=(
+                        "Face box width (first image); the whole image when no face was found or faces "
+                        "is 'whole image'."
+                    ),
+                ),
+                io.Int.Output("height", display_name="height", tooltip="Face box height (first image)."),
+                io.Int.Output(
+                    "face_count",
+                    display_name="face_count",
+                    tooltip=(
+                        "Faces found in the first image (all of them, before the faces selection); 0 with "
+                        "'whole image'."
+                    ),
+                ),
             ],
         )
 
     @classmethod
-    def execute(cls, image: torch.Tensor, prompt: str, weights: str, refine: bool = True,
-                clip: object | None = None) -> io.NodeOutput:
-        split_prompt(prompt)
+    def execute(
+        cls,
+        image: torch.Tensor,
+        prompt: str,
+        weights: str,
+        refine: bool = True,
+        clip: object | None = None,
+        faces: str = "all",
+        face_index: int = 0,
+    ) -> io.NodeOutput:
+        parts = split_prompt(prompt)
+        _check_size(image)
         path = resolve_weights(weights)
         model = _load_cached(str(path), path.stat().st_mtime_ns)
         if model.config.encoder == "clip-l":
             if clip is None:
-                raise ValueError(f"'{weights}' was trained with CLIP-L text features: connect the CLIP "
-                                 "input (Flux's DualCLIPLoader), or pick MiniLM weights")
+                raise ValueError(
+                    f"'{weights}' was trained with CLIP-L text features: connect the CLIP "
+                    "input (Flux's DualCLIPLoader), or pick MiniLM weights"
+                )
             encoder = clip_l_encoder(clip)
         else:
             encoder = MiniLMEncoder()
         model.to(comfy.model_management.get_torch_device())
-        mask, sub_masks, _ = locate(model, encoder, image, prompt, refine=refine)
+        h, w = image.shape[1:3]
+        if faces == WHOLE_IMAGE:
+            mask, sub_masks, _ = locate(model, encoder, image, prompt, refine=refine)
+            box, count = (0, 0, w, h), 0
+        else:
+            locator = face_locator().to(comfy.model_management.get_torch_device())
+            text = encoder.encode(parts)
+            masks, used, found = photo_masks(model, locator, image, text, refine, faces, face_index)
+            _warn_no_faces(found)
+            mask, sub_masks = union(masks), masks.flatten(0, 1)
+            box, count = face_box(used[0], h, w), found[0]
         device = comfy.model_management.intermediate_device()
-        return io.NodeOutput(mask.to(device), sub_masks.to(device))
+        return io.NodeOutput(mask.to(device), sub_masks.to(device), *box, count)
+
+
+def _check_size(image: torch.Tensor) -> None:
+    if image.ndim == 4 and image.shape[1] * image.shape[2] > MAX_PIXELS:
+        h, w = image.shape[1:3]
+        raise ValueError(
+            f"the image is {w}x{h} ({h * w / 1e6:.0f} MP), above the {MAX_PIXELS / 1e6:.0f} MP "
+            "PASL handles: downscale it first (ImageScaleToTotalPixels or ImageScale)"
+        )
+
+
+def _warn_no_faces(found: list[int]) -> None:
+    empty = [i + 1 for i, n in enumerate(found) if n == 0]
+    if empty:
+        LOG.warning(
+            "Flux-Sculptor PASL: no face found in image(s) %s of %d, so their masks are empty. "
+            "If a face is there, it may be too small (under about 1%% of the image) or turned "
+            "away; crop closer, or set faces to 'whole image' for a face-filling portrait.",
+            empty,
+            len(found),
+        )
 
 
 NODES = [FluxSculptorPASLMask]

@@ -30,6 +30,7 @@ from sculptor.text_features import TextEncoder, get_encoder
 
 DEFAULT_DATA = PASL_DATA
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
+DEFAULT_LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
 
 
 def load_dataset(path: Path) -> dict[str, np.ndarray]:
@@ -44,8 +45,9 @@ def load_dataset(path: Path) -> dict[str, np.ndarray]:
     return {"images": d["images"], "masks": masks, "names": d["names"], "holdout": d["holdout"]}
 
 
-def prompt_table(encoder: TextEncoder,
-                 prompts: dict[str, tuple[str, ...]]) -> tuple[torch.Tensor, torch.Tensor]:
+def prompt_table(
+    encoder: TextEncoder, prompts: dict[str, tuple[str, ...]]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """All phrasings encoded: features [P,D] and their region index [P]."""
     texts, idx = [], []
     for r, name in enumerate(REGIONS):
@@ -62,9 +64,17 @@ def images_to_input(images: np.ndarray, resolution: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Tensor,
-              region_of: torch.Tensor, group_of: torch.Tensor, n_groups: int,
-              batch: int = 8, refine: bool = True) -> np.ndarray:
+def group_iou(
+    model: PASL,
+    images: np.ndarray,
+    masks: np.ndarray,
+    text: torch.Tensor,
+    region_of: torch.Tensor,
+    group_of: torch.Tensor,
+    n_groups: int,
+    batch: int = 8,
+    refine: bool = True,
+) -> np.ndarray:
     """IoU per group [n_groups] at threshold 0.5, summed over images and the group's phrasings.
 
     text [P,D] raw features; region_of [P] the ground-truth region of each phrasing; group_of [P].
@@ -73,24 +83,32 @@ def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Te
     """
     inter = torch.zeros(n_groups, dtype=torch.float64)
     uni = torch.zeros(n_groups, dtype=torch.float64)
-    txt = model.text_features(text)
+    device = next(model.parameters()).device
+    txt = model.text_features(text.to(device))
     for i in range(0, len(images), batch):
-        x = images_to_input(images[i:i + batch], model.config.resolution)
+        x = images_to_input(images[i : i + batch], model.config.resolution).to(device)
         feats = view_features(model, x, refine)
-        gt_all = torch.from_numpy(masks[i:i + batch])
+        gt_all = torch.from_numpy(masks[i : i + batch])
         for j in range(0, len(region_of), 64):
-            lo = view_logits(model, feats, txt[j:j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:]))
+            lo = view_logits(
+                model, feats, txt[j : j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:])
+            ).cpu()
             pred = lo > 0
-            g = gt_all[:, region_of[j:j + 64]]
-            grp = group_of[j:j + 64]
+            g = gt_all[:, region_of[j : j + 64]]
+            grp = group_of[j : j + 64]
             inter.index_add_(0, grp, (pred & g).sum((0, 2, 3)).double())
             uni.index_add_(0, grp, (pred | g).sum((0, 2, 3)).double())
     return (inter / uni.clamp_min(1)).numpy()
 
 
-def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, limit: int = 0,
-             refine: bool = True, sets: dict[str, dict[str, tuple[str, ...]]] | None = None,
-             ) -> dict[str, dict[str, float]]:
+def evaluate(
+    model: PASL,
+    data: dict[str, np.ndarray],
+    encoder: TextEncoder,
+    limit: int = 0,
+    refine: bool = True,
+    sets: dict[str, dict[str, tuple[str, ...]]] | None = None,
+) -> dict[str, dict[str, float]]:
     """{set name: {region: IoU}} on the held-out images (first `limit` if > 0), all sets in one pass.
 
     `sets` maps a name to a prompt list ({region: phrasings}); default: 'train' and 'unseen'.
@@ -102,10 +120,20 @@ def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, lim
     tables = [prompt_table(encoder, prompts) for prompts in sets.values()]
     region_of = torch.cat([r for _, r in tables])
     group_of = torch.cat([r + k * len(REGIONS) for k, (_, r) in enumerate(tables)])
-    iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t for t, _ in tables]),
-                    region_of, group_of, len(sets) * len(REGIONS), refine=refine).reshape(len(sets), -1)
-    return {name: {r: float(v) for r, v in zip(REGIONS, row, strict=True)}
-            for name, row in zip(sets, iou, strict=True)}
+    iou = group_iou(
+        model,
+        data["images"][sel],
+        data["masks"][sel],
+        torch.cat([t for t, _ in tables]),
+        region_of,
+        group_of,
+        len(sets) * len(REGIONS),
+        refine=refine,
+    ).reshape(len(sets), -1)
+    return {
+        name: {r: float(v) for r, v in zip(REGIONS, row, strict=True)}
+        for name, row in zip(sets, iou, strict=True)
+    }
 
 
 def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -118,8 +146,9 @@ def text_space_agreement(encoder: TextEncoder, k: int = 3) -> tuple[int, int]:
     train, region_of = prompt_table(encoder, TRAIN_PROMPTS)
     unseen, truth = prompt_table(encoder, UNSEEN_PROMPTS)
     sim = F.normalize(unseen, dim=-1) @ F.normalize(train, dim=-1).T
-    scores = torch.stack([sim[:, region_of == r].topk(k, dim=1).values.mean(1)
-                          for r in range(len(REGIONS))], 1)
+    scores = torch.stack(
+        [sim[:, region_of == r].topk(k, dim=1).values.mean(1) for r in range(len(REGIONS))], 1
+    )
     return int((scores.argmax(1) == truth).sum()), len(truth)
 
 
@@ -131,17 +160,71 @@ def markdown_table(result: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
+def photo_report(
+    model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, args: argparse.Namespace
+) -> dict:
+    """The whole-photo set (scripts/evaluate_photos.py), printed as a table; returns the JSON part."""
+    from scripts.evaluate_photos import evaluate_photos, markdown
+    from sculptor.face_locator import load_locator
+
+    methods = tuple(m.strip() for m in args.methods.split(","))
+    locator = load_locator(args.locator) if "faces" in methods else None
+    print(
+        f"whole-photo set: {args.photo_limit or 'all'} held-out faces, {args.photo_size}^2 photos", flush=True
+    )
+    res = evaluate_photos(
+        model, locator, data, encoder, args.photo_limit, args.photo_size, args.refine, methods=methods
+    )
+    print(markdown(res) + "\n", flush=True)
+    return {
+        "faces": args.photo_limit,
+        "size": args.photo_size,
+        "refine": args.refine,
+        "locator": args.locator.name if locator else None,
+        "rows": res,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=0, help="only the first N held-out images")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--subset", type=int, default=0,
-                    help="also evaluate the first N held-out images (the weights test's reference)")
+    ap.add_argument(
+        "--subset",
+        type=int,
+        default=0,
+        help="also evaluate the first N held-out images (the weights test's reference)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the result(s) as JSON here")
-    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                    help="8-view refined masks as the node's default (--no-refine: one plain pass)")
+    ap.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="8-view refined masks as the node's default (--no-refine: one plain pass)",
+    )
+    ap.add_argument(
+        "--photos",
+        action="store_true",
+        help="also the whole-photo set (scripts/evaluate_photos.py): held-out faces at 5 scales",
+    )
+    ap.add_argument(
+        "--photo-limit", type=int, default=50, help="held-out faces in the whole-photo set (0: all)"
+    )
+    ap.add_argument("--photo-size", type=int, default=512, help="side of the square whole-photo composites")
+    ap.add_argument(
+        "--methods",
+        default="whole image,faces",
+        help="comma list of the whole-photo methods: 'whole image' (today), 'faces' (face search)",
+    )
+    ap.add_argument("--locator", type=Path, default=DEFAULT_LOCATOR, help="face-locator weights")
+    ap.add_argument(
+        "--crops",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the single-face (CelebA crop) tables; --no-crops runs only --photos",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
@@ -150,16 +233,26 @@ def main() -> None:
     n_all = int(data["holdout"].sum())
     report = {}
     for key, limit in (("all", args.limit), ("subset", args.subset)):
-        if key == "subset" and not limit:
+        if (key == "subset" and not limit) or not args.crops:
             continue
         t0 = time.perf_counter()
-        result = evaluate(model, data, encoder, limit, refine=args.refine,
-                          sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS})
+        result = evaluate(
+            model,
+            data,
+            encoder,
+            limit,
+            refine=args.refine,
+            sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS},
+        )
         n = min(limit, n_all) if limit else n_all
         mean = mean_iou(result)
-        print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
-              f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n")
+        print(
+            f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
+            f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n"
+        )
         report[key] = {"images": n, "refine": args.refine, **result, "mean": mean}
+    if args.photos:
+        report["photos"] = photo_report(model, data, encoder, args)
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")
     report["text_space_agreement"] = [hits, total]

@@ -14,16 +14,26 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("benchmark") / "tiny.json"
-    done = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--tiny", "--json", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.benchmark", "--tiny", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, json.loads(out.read_text())
 
 
 def test_tables_print(tiny_run):
     stdout, _ = tiny_run
-    for heading in ("## Measured (CPU, real ComfyUI)", "| store mode |", "## Paper scale: FLUX.1-dev",
-                    "| 1024^2 | rf_solver | 61 + 60 = 121 |", "| 1024^2 | fireflow | 32 + 31 = 63 |"):
+    for heading in (
+        "## Measured (CPU, real ComfyUI)",
+        "| store mode |",
+        "## Paper scale: FLUX.1-dev",
+        "| 1024^2 | rf_solver | 61 + 60 = 121 |",
+        "| 1024^2 | fireflow | 32 + 31 = 63 |",
+    ):
         assert heading in stdout, heading
 
 
@@ -79,7 +89,7 @@ def test_script_also_runs_as_a_file():
 def test_pasl_benchmark_times_single_and_refined_masks(capsys):
     from scripts import benchmark_pasl
 
-    res = benchmark_pasl.main(["--size", "64", "--reps", "1"])
+    res = benchmark_pasl.main(["--size", "64", "--reps", "1", "--photo", "0"])
     assert set(res) == {"single_1", "refine_1", "single_3", "refine_3"}
     assert all(math.isfinite(v) and v > 0 for v in res.values())
     out = capsys.readouterr().out

@@ -1,0 +1,148 @@
+"""PASL on whole photos: find the faces, crop each to PASL's training framing, mask, paste back.
+
+1. The face locator (sculptor/face_locator.py) finds face frames on the photo at its input size.
+2. `realign` zooms on each frame (a square window 1.6x the frame height, turned by the first angle
+   estimate) and runs the locator again, where the face is large: a finer centre, width and angle.
+3. Each selected face is cropped to CelebA's framing at PASL's input size (eyes level, face scale),
+   PASL runs on the crops (`refine`: 8 views), and the crop masks are pasted back with the inverse
+   transform; several faces combine by pixelwise max. A photo with no face gets empty masks.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .face_frames import CROP_H, CROP_W, FaceFrame, crop_faces, paste_masks
+from .face_locator import FaceLocator, decode, locator_input
+from .pasl import PASL
+from .pasl_infer import input_size, view_features, view_logits
+
+FACES = ("all", "largest", "index")
+MAX_PIXELS = 50_000_000
+MIN_SIDE = 16
+ZOOM = 1.6
+
+
+def check_photo(image: torch.Tensor) -> None:
+    """Refuse images a face search cannot use: IMAGE [B,H,W,C] with C >= 3, finite, sides within limits."""
+    if image.ndim != 4 or image.shape[-1] < 3:
+        raise ValueError(
+            f"expected an RGB IMAGE [B,H,W,C] with C >= 3, got {tuple(image.shape)}: connect a "
+            "LoadImage or VAEDecode IMAGE (convert a MASK with MaskToImage first)"
+        )
+    h, w = image.shape[1:3]
+    if min(h, w) < MIN_SIDE:
+        raise ValueError(
+            f"the image is {w}x{h} pixels: finding faces needs at least {MIN_SIDE}x{MIN_SIDE}; "
+            "use a larger image, or set faces to 'whole image' for a plain PASL pass"
+        )
+    if h * w > MAX_PIXELS:
+        raise ValueError(
+            f"the image is {w}x{h} ({h * w / 1e6:.0f} MP), above the {MAX_PIXELS / 1e6:.0f} MP "
+            "this node handles: downscale it first (ImageScaleToTotalPixels or ImageScale)"
+        )
+
+
+def select_faces(frames: list[FaceFrame], faces: str, index: int) -> list[FaceFrame]:
+    """Frames ordered left to right; 'all', the 'largest' one, or the one at `index` (0 = leftmost)."""
+    order = sorted(frames, key=lambda f: (f.cx, f.cy))
+    if faces not in FACES:
+        raise ValueError(f"faces must be one of {FACES}, got {faces!r}")
+    if faces == "all" or not order:
+        return order
+    if faces == "largest":
+        return [max(order, key=lambda f: f.width)]
+    if not 0 <= index < len(order):
+        raise ValueError(
+            f"face_index {index} asks for face {index + 1} counted from the left, but "
+            f"{len(order)} face(s) were found: use 0..{len(order) - 1}, or faces='all'"
+        )
+    return [order[index]]
+
+
+@torch.no_grad()
+def realign(locator: FaceLocator, photo: torch.Tensor, frame: FaceFrame) -> FaceFrame:
+    """Second look at one face: photo [3,H,W], first frame -> the frame found nearest the centre of a
+    square zoom window around it (the first frame if the zoom finds none)."""
+    side = ZOOM * frame.height
+    res = locator.config.resolution
+    window = FaceFrame(frame.cx, frame.cy, side, frame.angle, aspect=1.0)
+    crop = crop_faces(photo, [window], (res, res))
+    x, _, _ = locator_input(crop, res)
+    found = decode(locator(x.to(next(locator.parameters()).device)).cpu(), res, 1.0, 1.0, threshold=0.1)[0]
+    if not found:
+        return frame
+    best = min(found, key=lambda f: math.hypot(f.cx - res / 2, f.cy - res / 2))
+    k = side / res
+    dx, dy = (best.cx - res / 2) * k, (best.cy - res / 2) * k
+    c, s = math.cos(frame.angle), math.sin(frame.angle)
+    return FaceFrame(
+        frame.cx + c * dx - s * dy,
+        frame.cy + s * dx + c * dy,
+        best.width * k,
+        frame.angle + best.angle,
+        frame.score,
+    )
+
+
+@torch.no_grad()
+def find_faces(
+    locator: FaceLocator, photo: torch.Tensor, threshold: float = 0.3, align: bool = True
+) -> list[FaceFrame]:
+    """Photo [3,H,W] 0..1 -> its face frames in photo pixels (realigned with `align`)."""
+    device = next(locator.parameters()).device
+    x, sx, sy = locator_input(photo[None], locator.config.resolution)
+    frames = decode(locator(x.to(device)).cpu(), locator.config.resolution, sx, sy, threshold)[0]
+    return [realign(locator, photo, f) for f in frames] if align else frames
+
+
+@torch.no_grad()
+def masks_on_faces(
+    model: PASL, photo: torch.Tensor, frames: list[FaceFrame], txt: torch.Tensor, refine: bool = True
+) -> torch.Tensor:
+    """Photo [3,H,W], frames, projected text [P,C] -> soft masks [P,H,W] (max over the faces; 0 elsewhere)."""
+    h, w = photo.shape[-2:]
+    out = torch.zeros(txt.shape[0], h, w)
+    if not frames:
+        return out
+    hw = input_size(CROP_H, CROP_W, model.config.resolution)
+    device = next(model.parameters()).device
+    crops = crop_faces(photo, frames, hw).to(device)
+    probs = view_logits(model, view_features(model, crops, refine), txt, hw, hw).sigmoid().float().cpu()
+    for p, fr in zip(probs, frames, strict=True):
+        out = torch.maximum(out, paste_masks(p, fr, h, w))
+    return out
+
+
+@torch.no_grad()
+def photo_masks(
+    model: PASL,
+    locator: FaceLocator,
+    image: torch.Tensor,
+    text: torch.Tensor,
+    refine: bool = True,
+    faces: str = "all",
+    index: int = 0,
+    align: bool = True,
+) -> tuple[torch.Tensor, list[list[FaceFrame]], list[int]]:
+    """IMAGE [B,H,W,C] 0..1, raw text features [P,D] -> (soft masks [B,P,H,W], per image the frames used,
+    per image the number of faces found before the selection).
+
+    Images in which no face is found get all-zero masks and an empty frame list (the caller warns).
+    """
+    check_photo(image)
+    if not torch.isfinite(image).all():
+        raise ValueError("the image contains NaN or infinite values: fix the node that produced it")
+    device = next(model.parameters()).device
+    txt = model.text_features(text.to(device))
+    masks, used, found = [], [], []
+    for b in range(image.shape[0]):
+        photo = image[b, ..., :3].permute(2, 0, 1).float()
+        frames = find_faces(locator, photo, align=align)
+        sel = select_faces(frames, faces, index)
+        masks.append(masks_on_faces(model, photo, sel, txt, refine))
+        used.append(sel)
+        found.append(len(frames))
+    return torch.stack(masks), used, found
