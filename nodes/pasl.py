@@ -16,7 +16,7 @@ from ..sculptor.face_frames import face_box
 from ..sculptor.face_locator import FaceLocator, load_locator
 from ..sculptor.pasl import PASL, load_pasl
 from ..sculptor.pasl_infer import locate, split_prompt, union
-from ..sculptor.photo_masks import FACES, MAX_PIXELS, photo_masks
+from ..sculptor.photo_masks import EYES_PROMPT, FACES, MAX_PIXELS, photo_masks
 from ..sculptor.text_features import CallableEncoder, MiniLMEncoder, TextEncoder
 from . import make_schema
 
@@ -298,7 +298,10 @@ class FluxSculptorPASLMask(io.ComfyNode):
         else:
             locator = face_locator().to(comfy.model_management.get_torch_device())
             text = encoder.encode(parts)
-            masks, used, found = photo_masks(model, locator, image, text, refine, faces, face_index)
+            eyes = encoder.encode([EYES_PROMPT])
+            masks, used, found = photo_masks(
+                model, locator, image, text, refine, faces, face_index, eyes=eyes
+            )
             _warn_no_faces(found)
             mask, sub_masks = union(masks), masks.flatten(0, 1)
             box, count = face_box(used[0], h, w), found[0]

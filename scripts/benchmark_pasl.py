@@ -81,7 +81,7 @@ def photo_time(model, encoder, args: argparse.Namespace) -> dict[str, float]:
     from scripts.evaluate_pasl import DEFAULT_DATA, load_dataset
     from scripts.photo_composites import eval_photos
     from sculptor.face_locator import load_locator
-    from sculptor.photo_masks import find_faces, photo_masks
+    from sculptor.photo_masks import EYES_PROMPT, find_faces, photo_masks
 
     if not DEFAULT_DATA.is_file():
         print(f"whole photo: skipped, {DEFAULT_DATA} is not built")
@@ -94,7 +94,10 @@ def photo_time(model, encoder, args: argparse.Namespace) -> dict[str, float]:
     image = photo.permute(0, 2, 3, 1)
     found = len(find_faces(locator, photo[0]))
     search = median_seconds(lambda: find_faces(locator, photo[0]), args.reps)
-    whole = median_seconds(lambda: photo_masks(model, locator, image, text, refine=True), args.reps)
+    eyes = encoder.encode([EYES_PROMPT])
+    whole = median_seconds(
+        lambda: photo_masks(model, locator, image, text, refine=True, eyes=eyes), args.reps
+    )
     print(
         f"whole photo {args.photo}x{args.photo}, one face (found {found}), refine on: face search "
         f"{search:.3f} s, in all {whole:.3f} s"

@@ -28,7 +28,7 @@ from scripts.photo_composites import EVAL_SCALES, eval_photos
 from sculptor.face_locator import FaceLocator
 from sculptor.pasl import PASL
 from sculptor.pasl_infer import predict_masks
-from sculptor.photo_masks import photo_masks
+from sculptor.photo_masks import EYES_PROMPT, photo_masks
 from sculptor.text_features import TextEncoder
 
 METHODS = ("whole image", "faces")
@@ -53,13 +53,19 @@ def region_scores(pred: torch.Tensor, gt: torch.Tensor, region_of: torch.Tensor)
 
 
 def masks_for(
-    method: str, model: PASL, locator: FaceLocator, photo: torch.Tensor, text: torch.Tensor, refine: bool
+    method: str,
+    model: PASL,
+    locator: FaceLocator,
+    photo: torch.Tensor,
+    text: torch.Tensor,
+    refine: bool,
+    eyes: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """One photo [3,H,W] -> soft masks [P,H,W] by `method`."""
+    """One photo [3,H,W] -> soft masks [P,H,W] by `method` (`eyes`: raw eyes-prompt features [1,D])."""
     image = photo.permute(1, 2, 0)[None]
     if method == "whole image":
         return predict_masks(model, image, text, refine)[0]
-    return photo_masks(model, locator, image, text, refine)[0][0]
+    return photo_masks(model, locator, image, text, refine, eyes=eyes)[0][0]
 
 
 def score_set(
@@ -82,7 +88,8 @@ def score_set(
         hits = torch.zeros(n_groups, dtype=torch.float64)
         count = torch.zeros(n_groups, dtype=torch.float64)
         for photo, gt in zip(photos, gts, strict=True):
-            i, u, h = region_scores(masks_for(method, model, locator, photo, text, refine), gt, region_of)
+            pred = masks_for(method, model, locator, photo, text[:-1], refine, text[-1:])
+            i, u, h = region_scores(pred, gt, region_of)
             inter.index_put_((group_of, region_of), i.double(), accumulate=True)
             union.index_put_((group_of, region_of), u.double(), accumulate=True)
             hits.index_add_(0, group_of, h.double())
@@ -112,7 +119,7 @@ def evaluate_photos(
     sel = sel[:limit] if limit else sel
     sets = photo_prompt_sets(train_per_region)
     tables = [prompt_table(encoder, p) for p in sets.values()]
-    text = torch.cat([t for t, _ in tables])
+    text = torch.cat([t for t, _ in tables] + [encoder.encode([EYES_PROMPT])])  # last row: eye alignment
     region_of = torch.cat([r for _, r in tables])
     group_of = torch.cat([torch.full_like(r, k) for k, (_, r) in enumerate(tables)])
     crops = torch.from_numpy(data["images"][sel]).permute(0, 3, 1, 2).float() / 255

@@ -5,6 +5,8 @@
 
 Sub-prompts (one per line or separated by ';') each give a mask; the saved mask is their union
 (pixelwise max). Writes <stem>_mask.png (grey 0..255) and <stem>_overlay.png (mask tinted red).
+Whole photos: faces are found first and masked at portrait framing (`--faces all|largest|index`,
+sculptor/photo_masks.py); `--faces "whole image"` resizes the whole image instead (face-filling crops).
 """
 
 from __future__ import annotations
@@ -22,11 +24,14 @@ if __package__:  # python -m scripts.NAME
     from scripts.repo_paths import SHIPPED_WEIGHTS
 else:  # python scripts/NAME.py
     from repo_paths import SHIPPED_WEIGHTS
+from sculptor.face_locator import load_locator
 from sculptor.pasl import load_pasl
-from sculptor.pasl_infer import locate
+from sculptor.pasl_infer import locate, split_prompt, union
+from sculptor.photo_masks import EYES_PROMPT, FACES, photo_masks
 from sculptor.text_features import get_encoder
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
+LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)) -> np.ndarray:
@@ -42,8 +47,19 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument("--out-dir", type=Path, default=Path("."))
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                    help="8-view refined mask, as the node's default (--no-refine: one pass)")
+    ap.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="8-view refined mask, as the node's default (--no-refine: one pass)",
+    )
+    ap.add_argument(
+        "--faces",
+        default="all",
+        choices=[*FACES, "whole image"],
+        help="which faces to mask (index: --face-index, 0 = leftmost); 'whole image': no face search",
+    )
+    ap.add_argument("--face-index", type=int, default=0)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -56,8 +72,28 @@ def main(argv: list[str] | None = None) -> int:
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
-        mask, per, parts = locate(model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt,
-                                  refine=args.refine)
+        image = torch.from_numpy(rgb)[None].float() / 255
+        if args.faces == "whole image":
+            mask, per, parts = locate(model, encoder, image, args.prompt, refine=args.refine)
+        else:
+            parts = split_prompt(args.prompt)
+            masks, _, found = photo_masks(
+                model,
+                load_locator(LOCATOR),
+                image,
+                encoder.encode(parts),
+                args.refine,
+                args.faces,
+                args.face_index,
+                eyes=encoder.encode([EYES_PROMPT]),
+            )
+            mask, per = union(masks), masks[0]
+            if not found[0]:
+                print(
+                    "warning: no face found, the mask is empty (for a face-filling crop try "
+                    "--faces 'whole image')",
+                    file=sys.stderr,
+                )
         t2 = time.perf_counter()
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
@@ -69,8 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     Image.fromarray((m * 255).round().astype(np.uint8)).save(mask_path)
     Image.fromarray(overlay(rgb, m)).save(over_path)
     cover = ", ".join(f"'{p}' {float((per[i] > 0.5).float().mean()):.1%}" for i, p in enumerate(parts))
-    print(f"{mask_path} and {over_path} ({rgb.shape[1]}x{rgb.shape[0]}; loading {t1 - t0:.1f}s, "
-          f"masks {t2 - t1:.2f}s; area > 0.5: {cover})")
+    print(
+        f"{mask_path} and {over_path} ({rgb.shape[1]}x{rgb.shape[0]}; loading {t1 - t0:.1f}s, "
+        f"masks {t2 - t1:.2f}s; area > 0.5: {cover})"
+    )
     return 0
 
 

@@ -3,6 +3,7 @@
 1. The face locator (sculptor/face_locator.py) finds face frames on the photo at its input size.
 2. `realign` zooms on each frame (a square window 1.6x the frame height, turned by the first angle
    estimate) and runs the locator again, where the face is large: a finer centre, width and angle.
+   Optionally (`eyes`), `align_by_eyes` then moves the frame so PASL's eye masks sit where CelebA has them.
 3. Each selected face is cropped to CelebA's framing at PASL's input size (eyes level, face scale),
    PASL runs on the crops (`refine`: 8 views), and the crop masks are pasted back with the inverse
    transform; several faces combine by pixelwise max. A photo with no face gets empty masks.
@@ -20,6 +21,14 @@ from .pasl import PASL
 from .pasl_infer import input_size, view_features, view_logits
 
 FACES = ("all", "largest", "index")
+EYES_AT = ((70.37, 112.67), (108.15, 112.80))
+"""Mean centroids (x, y) of the left and right eye masks in CelebA's 178x218 framing (training split)."""
+EYES_PROMPT = "eyes"
+"""The prompt whose PASL mask aligns each face; callers pass its raw text features as `eyes`."""
+EYE_STEPS = 2
+"""Eye alignments per face. Measured on 12 locator-validation faces (000850+, never held-out ones) with
+frames disturbed by +-15% shift, +-25% scale, +-11 deg: centre error 10.8% -> 1.4% -> 1.3% of the width,
+|log scale| 0.111 -> 0.070 -> 0.058, angle 0.077 -> 0.023 rad; on true frames it adds 0.05 scale noise."""
 MAX_PIXELS = 50_000_000
 MIN_SIDE = 16
 ZOOM = 1.6
@@ -87,6 +96,58 @@ def realign(locator: FaceLocator, photo: torch.Tensor, frame: FaceFrame) -> Face
     )
 
 
+def _eye_centres(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
+    """Eye probability map [h,w] -> (left, right) centroids (x, y) in pixels, split at the mass's mean x;
+    None when either side holds too little mass to trust."""
+    h, w = p.shape
+    p = p * (p > 0.3)
+    yy, xx = torch.meshgrid(torch.arange(h) + 0.5, torch.arange(w) + 0.5, indexing="ij")
+    if float(p.sum()) < 1e-3 * h * w:
+        return None
+    mid = float((p * xx).sum() / p.sum())
+    out = []
+    for side in (xx < mid, xx >= mid):
+        q = p * side
+        if float(q.sum()) < 2e-4 * h * w:
+            return None
+        out.append(torch.stack([(q * xx).sum(), (q * yy).sum()]) / q.sum())
+    return out[0], out[1]
+
+
+@torch.no_grad()
+def align_by_eyes(model: PASL, photo: torch.Tensor, frame: FaceFrame, eyes: torch.Tensor) -> FaceFrame:
+    """Third look: PASL's 'eyes' mask (projected text `eyes` [1,C], one pass) on the frame's crop; the
+    frame is moved, turned and scaled so the eye centroids land where CelebA has them (EYES_AT). Kept as
+    it is when the eyes are not found or the correction is implausible (scale beyond 0.7-1.4, > 20 deg)."""
+    hw = input_size(CROP_H, CROP_W, model.config.resolution)
+    crop = crop_faces(photo, [frame], hw).to(next(model.parameters()).device)
+    prob = view_logits(model, view_features(model, crop, False), eyes, hw, hw).sigmoid()[0, 0].float().cpu()
+    found = _eye_centres(prob)
+    if found is None:
+        return frame
+    unit = torch.tensor([CROP_W / hw[1], CROP_H / hw[0]])
+    left, right = found[0] * unit, found[1] * unit
+    canon_l, canon_r = torch.tensor(EYES_AT[0]), torch.tensor(EYES_AT[1])
+    seen, canon = right - left, canon_r - canon_l
+    k = float(seen.norm() / canon.norm())
+    turn = math.atan2(float(seen[1]), float(seen[0])) - math.atan2(float(canon[1]), float(canon[0]))
+    if not 0.7 < k < 1.4 or abs(turn) > math.radians(20):
+        return frame
+    c, s = math.cos(turn), math.sin(turn)
+    rot = torch.tensor([[c, -s], [s, c]])
+    centre = torch.tensor([CROP_W / 2, CROP_H / 2])
+    new_c = (left + right) / 2 + k * rot @ (centre - (canon_l + canon_r) / 2) - centre
+    d = new_c * frame.width / CROP_W
+    ca, sa = math.cos(frame.angle), math.sin(frame.angle)
+    return FaceFrame(
+        frame.cx + ca * float(d[0]) - sa * float(d[1]),
+        frame.cy + sa * float(d[0]) + ca * float(d[1]),
+        frame.width * k,
+        frame.angle + turn,
+        frame.score,
+    )
+
+
 @torch.no_grad()
 def find_faces(
     locator: FaceLocator, photo: torch.Tensor, threshold: float = 0.3, align: bool = True
@@ -126,11 +187,14 @@ def photo_masks(
     faces: str = "all",
     index: int = 0,
     align: bool = True,
+    eyes: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, list[list[FaceFrame]], list[int]]:
     """IMAGE [B,H,W,C] 0..1, raw text features [P,D] -> (soft masks [B,P,H,W], per image the frames used,
     per image the number of faces found before the selection).
 
     Images in which no face is found get all-zero masks and an empty frame list (the caller warns).
+    `eyes`: raw text features [1,D] of an eyes prompt, to align each selected face by its eyes
+    (EYE_STEPS times).
     """
     check_photo(image)
     if not torch.isfinite(image).all():
@@ -142,6 +206,10 @@ def photo_masks(
         photo = image[b, ..., :3].permute(2, 0, 1).float()
         frames = find_faces(locator, photo, align=align)
         sel = select_faces(frames, faces, index)
+        if eyes is not None:
+            eye_txt = model.text_features(eyes.to(device))
+            for _ in range(EYE_STEPS):
+                sel = [align_by_eyes(model, photo, f, eye_txt) for f in sel]
         masks.append(masks_on_faces(model, photo, sel, txt, refine))
         used.append(sel)
         found.append(len(frames))

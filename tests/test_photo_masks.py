@@ -113,3 +113,22 @@ def test_photo_masks_select_faces_and_leave_an_empty_photo_empty(held_out) -> No
     empty = torch.linspace(0, 1, 300).expand(3, 200, 300).clone()
     masks, used, found = photo_masks(model, locator, empty.permute(1, 2, 0)[None], text)
     assert found == [0] and used == [[]] and float(masks.abs().sum()) == 0
+
+
+def test_eye_alignment_pulls_a_disturbed_frame_back_to_the_face(held_out) -> None:
+    from scripts.photo_composites import eval_photos
+    from sculptor.pasl import load_pasl
+    from sculptor.photo_masks import EYES_PROMPT, align_by_eyes
+    from sculptor.text_features import get_encoder
+
+    model = load_pasl(ROOT / "pasl_weights" / "pasl_minilm_celeba.safetensors")
+    eyes = model.text_features(get_encoder("minilm").encode([EYES_PROMPT]))
+    photos, _, truth = eval_photos(held_out["images"][:4], held_out["masks"][:4], 0.10, 384, seed=3)
+    for photo, t in zip(photos, truth, strict=True):
+        bad = FaceFrame(
+            t.cx + 0.12 * t.width, t.cy - 0.08 * t.width, t.width * 1.2, t.angle + math.radians(9)
+        )
+        fixed = align_by_eyes(model, photo, bad, eyes)
+        assert math.hypot(fixed.cx - t.cx, fixed.cy - t.cy) < 0.5 * math.hypot(bad.cx - t.cx, bad.cy - t.cy)
+        assert abs(fixed.angle - t.angle) < 0.5 * abs(bad.angle - t.angle)
+        assert abs(math.log(fixed.width / t.width)) < abs(math.log(bad.width / t.width))
