@@ -29,7 +29,7 @@ from scripts.evaluate_pasl import load_dataset
 from scripts.photo_composites import background, background_bank, compose, frame_for, head_alpha
 from scripts.train_pasl import load_checkpoint, lr_at, save_checkpoint
 from sculptor.face_frames import FaceFrame
-from sculptor.face_locator import FaceLocator, LocatorConfig, find_frames, save_locator
+from sculptor.face_locator import FaceLocator, LocatorConfig, find_frames, load_locator, save_locator
 
 DEFAULT_OUT = ROOT / "pasl_weights" / "face_locator.safetensors"
 SHAPES = ((6, 6), (5, 6), (6, 5), (4, 6), (6, 4))
@@ -173,6 +173,12 @@ def main() -> None:
     ap.add_argument("--workdir", type=Path, default=PASL_DATA.parents[1] / "face_locator_train")
     ap.add_argument("--out", type=Path, default=DEFAULT_OUT)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start from these locator weights (fresh AdamW and schedule); a --resume checkpoint wins",
+    )
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
@@ -190,6 +196,9 @@ def main() -> None:
     model = FaceLocator(LocatorConfig(resolution=args.resolution)).to(d.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
     state = {"step": 0, "wall_seconds": 0.0, "history": []}
+    if args.init_from is not None:
+        model.load_state_dict(load_locator(args.init_from).state_dict())
+        state["init_from"] = args.init_from.name
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         if d.main:

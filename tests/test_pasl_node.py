@@ -202,3 +202,20 @@ def test_server_runs_the_node_in_a_graph(server) -> None:
         48,
         72,
     )
+
+
+def test_a_photo_without_a_face_gives_an_empty_mask_and_a_warning(node_mod, caplog) -> None:
+    """Not an error and not a random blob: zero masks, face_count 0, the whole image as the box."""
+    if not (node_mod.SHIPPED_DIR / node_mod.LOCATOR_FILE).is_file():
+        pytest.skip("no shipped face locator")
+    image = torch.linspace(0, 1, 96).view(1, 1, 96, 1).expand(1, 64, 96, 3).contiguous()
+    shipped = node_mod.DEFAULT_WEIGHTS
+    with caplog.at_level("WARNING"):
+        mask, sub, x, y, w, h, count = node_mod.FluxSculptorPASLMask.execute(
+            image=image, prompt="lips; hair", weights=shipped
+        ).result
+    assert float(mask.abs().sum()) == 0 and float(sub.abs().sum()) == 0 and sub.shape == (2, 64, 96)
+    assert (x, y, w, h, count) == (0, 0, 96, 64, 0)
+    assert "no face found in image(s) [1] of 1" in caplog.text and "'whole image'" in caplog.text
+    with pytest.raises(ValueError, match="1x1 pixels"):
+        node_mod.FluxSculptorPASLMask.execute(image=torch.rand(1, 1, 1, 3), prompt="lips", weights=shipped)
