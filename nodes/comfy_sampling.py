@@ -37,8 +37,17 @@ class LoopSampler(comfy.samplers.Sampler):
     def __init__(self, loop: Loop, hook: ValueHook | None = None, call_options: CallOptions | None = None):
         self.loop, self.hook, self.call_options = loop, hook, call_options
 
-    def sample(self, model_wrap, sigmas, extra_args, callback, noise, latent_image=None, denoise_mask=None,
-               disable_pbar=False):
+    def sample(
+        self,
+        model_wrap,
+        sigmas,
+        extra_args,
+        callback,
+        noise,
+        latent_image=None,
+        denoise_mask=None,
+        disable_pbar=False,
+    ):
         total = len(sigmas) - 1
 
         def velocity(x: Tensor, sigma: float, key: CallKey) -> Tensor:
@@ -95,8 +104,15 @@ def velocity_clone(model):
     return clone
 
 
-def run_loop(clone, conditioning: list, latent: Tensor, sigmas: Tensor, sampler: LoopSampler,
-             preview: bool = True, negative: list | None = None) -> Tensor:
+def run_loop(
+    clone,
+    conditioning: list,
+    latent: Tensor,
+    sigmas: Tensor,
+    sampler: LoopSampler,
+    preview: bool = True,
+    negative: list | None = None,
+) -> Tensor:
     """Run `sampler` through a CFGGuider at cfg 1 (Flux-dev is guidance-distilled: one model call per
     evaluation). latent is a user-space LATENT tensor; returns the user-space result. `negative` is only
     evaluated in calls whose call_options pair it (store mode "recompute": the source prompt)."""
@@ -105,5 +121,6 @@ def run_loop(clone, conditioning: list, latent: Tensor, sigmas: Tensor, sampler:
     guider.set_cfg(1.0)
     steps = len(sigmas) - 1
     callback = latent_preview.prepare_callback(clone, steps) if preview else None
-    return guider.sample(torch.zeros_like(latent), latent, sampler, sigmas, callback=callback,
-                         disable_pbar=True, seed=0)
+    return guider.sample(
+        torch.zeros_like(latent), latent, sampler, sigmas, callback=callback, disable_pbar=True, seed=0
+    )

@@ -31,9 +31,19 @@ Observer = Callable[..., None]
 """observer(action, key, block, v_before, v_after), see ValueHook."""
 
 
-def run_inversion(model, latent: dict, conditioning: list, *, steps: int, guidance: float, value_blocks: int,
-                  store: str, solver: Solver = "rf_solver", store_dtype: torch.dtype | None = None,
-                  preview: bool = True) -> Inversion:
+def run_inversion(
+    model,
+    latent: dict,
+    conditioning: list,
+    *,
+    steps: int,
+    guidance: float,
+    value_blocks: int,
+    store: str,
+    solver: Solver = "rf_solver",
+    store_dtype: torch.dtype | None = None,
+    preview: bool = True,
+) -> Inversion:
     """RF-Solver inversion of latent["samples"] [B,16,h,w] with V recording (paper sec. 3.2)."""
     diffusion = check_flux(model, conditioning)
     samples = check_source_latent(latent)
@@ -44,7 +54,8 @@ def run_inversion(model, latent: dict, conditioning: list, *, steps: int, guidan
     blocks = last_single_blocks(diffusion, value_blocks)
     values = ValueStore(tuple(sorted(blocks)), store, store_dtype)
     recorder: InversionRecorder = (
-        SourceInputs(values.keep) if values.recompute
+        SourceInputs(values.keep)
+        if values.recompute
         else ValueRecording(blocks, token_count(*samples.shape[-2:]), values, steps)
     )
     clone = velocity_clone(model)
@@ -59,16 +70,35 @@ def run_inversion(model, latent: dict, conditioning: list, *, steps: int, guidan
 
     noise = run_loop(clone, cond, samples, sigmas, LoopSampler(loop, recorder.hook), preview)
     midpoints = recorder.finish()
-    return Inversion(sigmas=schedule, latents=visited, store=values, value_blocks=blocks, solver=solver,
-                     guidance=guidance, model_identity=model_identity(model), source_conditioning=cond,
-                     source_samples=samples, noise_samples=noise, midpoints=midpoints)
+    return Inversion(
+        sigmas=schedule,
+        latents=visited,
+        store=values,
+        value_blocks=blocks,
+        solver=solver,
+        guidance=guidance,
+        model_identity=model_identity(model),
+        source_conditioning=cond,
+        source_samples=samples,
+        noise_samples=noise,
+        midpoints=midpoints,
+    )
 
 
-def run_edit(model, inversion: Inversion, conditioning: list, *, mask: Tensor | None = None,
-             structure_steps: int, guidance: float, fusion: Fusion = "s2d-ec",
-             source_path: SourcePath = "inversion", preview: bool = True,
-             on_step: Callable[[int, Tensor], None] | None = None,
-             observers: list[Observer] | None = None) -> Tensor:
+def run_edit(
+    model,
+    inversion: Inversion,
+    conditioning: list,
+    *,
+    mask: Tensor | None = None,
+    structure_steps: int,
+    guidance: float,
+    fusion: Fusion = "s2d-ec",
+    source_path: SourcePath = "inversion",
+    preview: bool = True,
+    on_step: Callable[[int, Tensor], None] | None = None,
+    observers: list[Observer] | None = None,
+) -> Tensor:
     """S2D-EC editing from the inverted noise (paper sec. 3.4); returns the user-space LATENT samples.
 
     mask: MASK [B|1,H,W], 1 = edit (None: the whole image). Diagnostics: on_step(j, x) sees the
@@ -90,13 +120,20 @@ def run_edit(model, inversion: Inversion, conditioning: list, *, mask: Tensor | 
             branch = install_source_branch(clone, hook, inversion, plan.fuses_values)
     loop = edit_loop(inversion, structure_fusion(inversion, latent_mask, plan, source_path), on_step)
     sampler = LoopSampler(loop, hook, branch.call_options if branch else None)
-    return run_loop(clone, with_guidance(conditioning, guidance), inversion.source_samples,
-                    torch.tensor(inversion.sigmas, dtype=torch.float32), sampler, preview,
-                    negative=inversion.source_conditioning if branch else None)
+    return run_loop(
+        clone,
+        with_guidance(conditioning, guidance),
+        inversion.source_samples,
+        torch.tensor(inversion.sigmas, dtype=torch.float32),
+        sampler,
+        preview,
+        negative=inversion.source_conditioning if branch else None,
+    )
 
 
-def value_fusion_hook(inversion: Inversion, plan: FusionPlan, token_mask: Tensor,
-                      observers: list[Observer] | None) -> ValueHook | None:
+def value_fusion_hook(
+    inversion: Inversion, plan: FusionPlan, token_mask: Tensor, observers: list[Observer] | None
+) -> ValueHook | None:
     """The detail stage's hook (eq. 15-16 in the calls plan.fuses_values picks), or None if no call fuses."""
     if plan.value_from is None:
         return None
@@ -104,13 +141,22 @@ def value_fusion_hook(inversion: Inversion, plan: FusionPlan, token_mask: Tensor
     def schedule(key: CallKey) -> str:
         return "fuse" if plan.fuses_values(key) else "off"
 
-    return ValueHook(inversion.value_blocks, token_mask.shape[1], schedule, token_mask=token_mask,
-                     source_values=CallReader(inversion.store).get, observers=list(observers or []),
-                     recompute=inversion.store.recompute)
+    return ValueHook(
+        inversion.value_blocks,
+        token_mask.shape[1],
+        schedule,
+        token_mask=token_mask,
+        source_values=CallReader(inversion.store).get,
+        observers=list(observers or []),
+        recompute=inversion.store.recompute,
+    )
 
 
-def edit_loop(inversion: Inversion, fuse_structure: Callable[[int, Tensor], Tensor],
-              on_step: Callable[[int, Tensor], None] | None) -> Loop:
+def edit_loop(
+    inversion: Inversion,
+    fuse_structure: Callable[[int, Tensor], Tensor],
+    on_step: Callable[[int, Tensor], None] | None,
+) -> Loop:
     """The S2D-EC loop: denoise from the inverted noise, eq. 13 after each structure-stage step."""
 
     def loop(velocity, x_start: Tensor, progress):

@@ -79,8 +79,9 @@ class ValueHook:
         replaced = options.get("patches_replace", {}).get("dit", {})
         for index in sorted(self.blocks):
             previous = replaced.get(("single_block", index))
-            patcher.set_model_patch_replace(functools.partial(self._run_block, index, previous),
-                                            "dit", "single_block", index)
+            patcher.set_model_patch_replace(
+                functools.partial(self._run_block, index, previous), "dit", "single_block", index
+            )
         options = patcher.model_options["transformer_options"]
         previous_override = options.get("optimized_attention_override")
         options["optimized_attention_override"] = functools.partial(self._attention, previous_override)
@@ -133,9 +134,11 @@ class ValueHook:
         if not self.recompute:
             return self.source_values(self.key, self.block, v_edit)
         if self.block not in self._recomputed:
-            raise RuntimeError(f"No source rows ran before the edit rows in call {self.key}, block "
-                               f"{self.block}: another node changed how ComfyUI batches cond/uncond. Use "
-                               "store = cpu or device for this inversion.")
+            raise RuntimeError(
+                f"No source rows ran before the edit rows in call {self.key}, block "
+                f"{self.block}: another node changed how ComfyUI batches cond/uncond. Use "
+                "store = cpu or device for this inversion."
+            )
         return self._recomputed[self.block]
 
 

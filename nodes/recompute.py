@@ -75,21 +75,35 @@ class SourceBranch:
     wrapper_key: str = "flux_sculptor_source_branch"
 
     def install(self, patcher) -> None:
-        patcher.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.APPLY_MODEL, self.wrapper_key,
-                                     self._apply_model)
+        patcher.add_wrapper_with_key(
+            comfy.patcher_extension.WrappersMP.APPLY_MODEL, self.wrapper_key, self._apply_model
+        )
 
     def call_options(self, key: CallKey, model_options: dict) -> dict:
         """The model_options of call `key`: paired with the source rows where values are fused."""
         return paired_options(model_options) if self.paired(key) else model_options
 
-    def _apply_model(self, executor, x: Tensor, t: Tensor, c_concat, c_crossattn, control,
-                     transformer_options: dict, **kwargs) -> Tensor:
+    def _apply_model(
+        self,
+        executor,
+        x: Tensor,
+        t: Tensor,
+        c_concat,
+        c_crossattn,
+        control,
+        transformer_options: dict,
+        **kwargs,
+    ) -> Tensor:
         chunks = [c == 1 for c in transformer_options.get("cond_or_uncond", [0])]
         if self.hook.action != "fuse" or not any(chunks):
             return executor(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs)
         source = self.source_input(self.hook.key).to(device=x.device, dtype=x.dtype)
-        x = torch.cat([source if is_source else part
-                       for part, is_source in zip(x.split(x.shape[0] // len(chunks)), chunks, strict=True)])
+        x = torch.cat(
+            [
+                source if is_source else part
+                for part, is_source in zip(x.split(x.shape[0] // len(chunks)), chunks, strict=True)
+            ]
+        )
         self.hook.source_chunks = chunks
         try:
             return executor(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs)
@@ -97,8 +111,9 @@ class SourceBranch:
             self.hook.source_chunks = None
 
 
-def install_source_branch(patcher, hook: ValueHook, inversion: Inversion,
-                          fuses_values: Callable[[CallKey], bool]) -> SourceBranch:
+def install_source_branch(
+    patcher, hook: ValueHook, inversion: Inversion, fuses_values: Callable[[CallKey], bool]
+) -> SourceBranch:
     """Install the source branch of a "recompute" inversion on `patcher` (a clone carrying `hook`)."""
     branch = SourceBranch(hook, inversion.source_input, fuses_values)
     branch.install(patcher)

@@ -25,8 +25,7 @@ if __package__:  # python -m scripts.NAME
 else:  # python scripts/NAME.py
     from repo_paths import SHIPPED_WEIGHTS
 from sculptor.pasl import load_pasl
-from sculptor.pasl_infer import locate
-from sculptor.text_features import get_encoder
+from sculptor.pasl_infer import encoder_for, locate
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 PROMPTS = ("lips", "lips; hair; eyebrows")
@@ -53,7 +52,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
-    encoder = get_encoder(model.config.encoder)
+    encoder = encoder_for(model)
     image = torch.rand(1, args.size, args.size, 3, generator=torch.Generator().manual_seed(0))
     print(f"PASL mask time, {args.size}x{args.size} image, {args.threads} thread(s), median of {args.reps}")
     out = {}

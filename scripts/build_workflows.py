@@ -24,11 +24,12 @@ from pathlib import Path
 from PIL import Image
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import ROOT as PACK_DIR
+    from scripts.repo_paths import ROOT, fail
 else:  # python scripts/NAME.py
-    from repo_paths import ROOT as PACK_DIR
+    from repo_paths import ROOT, fail
 from scripts.workflow_graph import Graph, Node, dumps
 
+PACK_DIR = ROOT
 OUT_DIR = PACK_DIR / "workflows"
 SHOTS_DIR = PACK_DIR / "tests" / "output" / "browser"
 DOCS_DIR = PACK_DIR / "docs"
@@ -339,7 +340,7 @@ def make_thumbnails(shots: Path, out: Path, docs: Path) -> None:
     for name in WORKFLOWS:
         shot = shots / f"{name}.png"
         if not shot.is_file():
-            raise SystemExit(f"{shot} is missing: run `bash scripts/test.sh tests/test_browser.py` first")
+            fail(f"{shot} is missing: run `bash scripts/test.sh tests/test_browser.py` first")
         with Image.open(shot) as img:
             graph = graph_crop(img.convert("RGB").crop(CANVAS_BOX))
             graph.resize(THUMB_SIZE, Image.LANCZOS).save(out / f"{name}.jpg", quality=85)

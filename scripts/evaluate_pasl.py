@@ -20,13 +20,13 @@ import torch
 import torch.nn.functional as F
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
 else:  # python scripts/NAME.py
-    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
 from scripts.pasl_regions import CHECK_PROMPTS, REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
 from sculptor.pasl import PASL, load_pasl
-from sculptor.pasl_infer import input_size, view_features, view_logits
-from sculptor.text_features import TextEncoder, get_encoder
+from sculptor.pasl_infer import encoder_for, input_size, view_features, view_logits
+from sculptor.text_features import TextEncoder
 
 DEFAULT_DATA = PASL_DATA
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
@@ -36,10 +36,10 @@ DEFAULT_LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
 def load_dataset(path: Path) -> dict[str, np.ndarray]:
     """images uint8 [N,H,W,3], masks bool [N,18,H,W], names str [N], holdout bool [N]."""
     if not path.is_file():
-        raise SystemExit(f"{path} not found: build it with scripts/build_pasl_dataset.py (data venv)")
+        fail(f"{path} not found: build it with scripts/build_pasl_dataset.py (data venv)")
     d = np.load(path, allow_pickle=False)
     if tuple(str(r) for r in d["regions"]) != REGIONS:
-        raise SystemExit(f"{path} was built for other regions: rebuild it")
+        fail(f"{path} was built for other regions: rebuild it")
     w = int(d["width"])
     masks = np.unpackbits(d["masks"], axis=-1)[..., :w].astype(bool)
     return {"images": d["images"], "masks": masks, "names": d["names"], "holdout": d["holdout"]}
@@ -229,7 +229,7 @@ def main() -> None:
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
     data = load_dataset(args.data)
-    encoder = get_encoder(model.config.encoder)
+    encoder = encoder_for(model)
     n_all = int(data["holdout"].sum())
     report = {}
     for key, limit in (("all", args.limit), ("subset", args.subset)):

@@ -21,14 +21,13 @@ import torch
 from PIL import Image
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import SHIPPED_WEIGHTS
+    from scripts.repo_paths import SHIPPED_WEIGHTS, fail
 else:  # python scripts/NAME.py
-    from repo_paths import SHIPPED_WEIGHTS
+    from repo_paths import SHIPPED_WEIGHTS, fail
 from sculptor.face_locator import load_locator
 from sculptor.pasl import load_pasl
-from sculptor.pasl_infer import locate, split_prompt, union
+from sculptor.pasl_infer import encoder_for, locate, split_prompt, union
 from sculptor.photo_masks import EYES_PROMPT, FACES, photo_masks
-from sculptor.text_features import get_encoder
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
@@ -64,11 +63,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if not args.image.is_file():
-        ap.error(f"image not found: {args.image}")
+        fail(f"image not found: {args.image}")
     try:
         t0 = time.perf_counter()
         model = load_pasl(args.weights)
-        encoder = get_encoder(model.config.encoder)
+        encoder = encoder_for(model)
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
@@ -96,8 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                 )
         t2 = time.perf_counter()
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        fail(str(e))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     m = mask[0].numpy()
     mask_path = args.out_dir / f"{args.image.stem}_mask.png"

@@ -1,4 +1,4 @@
-"""Where things are, for every script: the repo root, the data home, the shipped PASL weights.
+"""What every script shares: the repo root, the data home, the shipped PASL weights, and `fail`.
 
 Importing this module is also the one sys.path step the scripts need: it appends the repo root, so
 `sculptor` and `scripts` import when a script runs as a file (`python scripts/NAME.py`); appended, so that
@@ -15,6 +15,7 @@ from __future__ import annotations
 import os
 import sys
 from pathlib import Path
+from typing import NoReturn
 
 ROOT = Path(__file__).resolve().parents[1]
 HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
@@ -24,3 +25,9 @@ SHIPPED_WEIGHTS = ROOT / "pasl_weights" / "pasl_minilm_celeba.safetensors"
 
 if str(ROOT) not in sys.path:
     sys.path.append(str(ROOT))
+
+
+def fail(message: str) -> NoReturn:
+    """The scripts' one way to stop on bad input: `error: <message>` on stderr, exit status 2."""
+    print(f"error: {message}", file=sys.stderr)
+    raise SystemExit(2)

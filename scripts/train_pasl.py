@@ -28,9 +28,9 @@ from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
 if __package__:  # python -m scripts.NAME
-    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
 else:  # python scripts/NAME.py
-    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS
+    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
 from scripts import ddp
 from scripts.evaluate_pasl import (
     DEFAULT_DATA,
@@ -272,7 +272,7 @@ def start_state(args: argparse.Namespace, model: PASL, opt: torch.optim.AdamW) -
     if args.init_from is not None:
         init = load_pasl(args.init_from, encoder=args.encoder)
         if init.config != model.config:
-            raise SystemExit(f"{args.init_from} has config {init.config}, this run wants {model.config}")
+            fail(f"{args.init_from} has config {init.config}, this run wants {model.config}")
         model.load_state_dict(init.state_dict())
         meta = read_metadata(args.init_from)
         before = f", itself from {meta['init_from']}" if "init_from" in meta else ""

@@ -126,26 +126,33 @@ def edit_masks(mask: torch.Tensor | None, latent: torch.Tensor) -> tuple[torch.T
     b, _, h, w = latent.shape
     if mask is None:
         return torch.ones(1, 1, h, w), torch.ones(1, token_count(h, w))
-    mask = as_batch(mask).float()
-    if not torch.isfinite(mask).all():
-        raise ValueError("mask contains NaN or inf values; rebuild it (e.g. with Flux-Sculptor Mask "
-                         "Combine).")
+    mask = as_batch(mask)
     if is_load_image_placeholder(mask):
-        raise ValueError("mask is LoadImage's 64x64 empty placeholder (the image has no painted mask). Paint "
-                         "the region in the mask editor, or disconnect `mask` to edit the whole image.")
+        raise ValueError(
+            "mask is LoadImage's 64x64 empty placeholder (the image has no painted mask). Paint "
+            "the region in the mask editor, or disconnect `mask` to edit the whole image."
+        )
     if mask.shape[0] not in (1, b):
-        raise ValueError(f"mask batch {mask.shape[0]} does not match the latent batch {b}; give one mask "
-                         "for all images or one per image.")
+        raise ValueError(
+            f"mask batch {mask.shape[0]} does not match the latent batch {b}; give one mask "
+            "for all images or one per image."
+        )
     mask = crop_like_vae_encode(mask, h, w)
     if not mask.any():
-        log.warning("Flux-Sculptor: the mask is empty, so nothing is edited (the result is the "
-                    "reconstruction).")
+        log.warning(
+            "Flux-Sculptor: the mask is empty, so nothing is edited (the result is the reconstruction)."
+        )
     stretch = (mask.shape[-2] / mask.shape[-1]) / (h / w)
     if abs(math.log(stretch)) > math.log(1.05) and mask.amin() != mask.amax():
-        log.warning("Flux-Sculptor: the mask (%dx%d) has another aspect ratio than the inverted image "
-                    "(latent %dx%d) and is stretched to fit; make the mask from the same image as the "
-                    "inversion.",
-                    mask.shape[-2], mask.shape[-1], h, w)
+        log.warning(
+            "Flux-Sculptor: the mask (%dx%d) has another aspect ratio than the inverted image "
+            "(latent %dx%d) and is stretched to fit; make the mask from the same image as the "
+            "inversion.",
+            mask.shape[-2],
+            mask.shape[-1],
+            h,
+            w,
+        )
     # area averages of a full region can round to 1 - 1e-7: snap them, so a full mask equals no mask
     return _snap_full(to_latent_grid(mask, h, w)), _snap_full(to_token_grid(mask, h, w))
 
@@ -158,7 +165,7 @@ def crop_like_vae_encode(mask: torch.Tensor, h: int, w: int, ratio: int = 8) -> 
     if size_h // ratio != h or size_w // ratio != w or not (size_h % ratio or size_w % ratio):
         return mask
     top, left = (size_h % ratio) // 2, (size_w % ratio) // 2
-    return mask[:, top:top + h * ratio, left:left + w * ratio]
+    return mask[:, top : top + h * ratio, left : left + w * ratio]
 
 
 def _snap_full(weights: torch.Tensor) -> torch.Tensor:

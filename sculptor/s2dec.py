@@ -46,8 +46,9 @@ def fusion_plan(fusion: Fusion, structure_steps: int, steps: int) -> FusionPlan:
     return FusionPlan(0, None)
 
 
-def structure_fusion(inversion: Inversion, latent_mask: Tensor, plan: FusionPlan,
-                     source_path: SourcePath) -> Callable[[int, Tensor], Tensor]:
+def structure_fusion(
+    inversion: Inversion, latent_mask: Tensor, plan: FusionPlan, source_path: SourcePath
+) -> Callable[[int, Tensor], Tensor]:
     """after_step(j, x) for sculptor.solver.denoise: eq. 13 with the source latent at sigmas[j + 1].
 
     latent_mask: [B or 1, 1, h, w] at latent resolution, 1 = edit.

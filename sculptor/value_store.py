@@ -19,8 +19,9 @@ StoreMode = Literal["cpu", "device", "recompute"]
 STORE_DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def value_bytes(calls: int, blocks: int, batch: int, heads: int, image_tokens: int, head_dim: int,
-                dtype: torch.dtype) -> int:
+def value_bytes(
+    calls: int, blocks: int, batch: int, heads: int, image_tokens: int, head_dim: int, dtype: torch.dtype
+) -> int:
     """Bytes of a complete store: calls x blocks x B x heads x N_img x head_dim x element size."""
     element = torch.empty((), dtype=dtype).element_size()
     return calls * blocks * batch * heads * image_tokens * head_dim * element
@@ -95,7 +96,6 @@ class ValueStore:
     def device_nbytes(self) -> int:
         """Bytes held on an accelerator (0 when offloaded or on a CPU-only machine)."""
         return _nbytes(t for t in self._values.values() if t.device.type != "cpu")
-
 
 
 class CallReader:

@@ -26,16 +26,49 @@ def half_mask(h: int = 128, w: int = 128) -> torch.Tensor:
     return mask
 
 
-def invert(inv_node, model, latent: dict, cond: list, steps: int = 4, value_blocks: int = 2,
-           solver: str = "rf_solver", store: str = "cpu"):
+def invert(
+    inv_node,
+    model,
+    latent: dict,
+    cond: list,
+    steps: int = 4,
+    value_blocks: int = 2,
+    solver: str = "rf_solver",
+    store: str = "cpu",
+):
     """The Inversion node's `inversion` output (guidance 1.0)."""
-    return inv_node.execute(model=model, latent=latent, conditioning=cond, steps=steps, guidance=1.0,
-                            value_blocks=value_blocks, store=store, solver=solver).result[0]
+    return inv_node.execute(
+        model=model,
+        latent=latent,
+        conditioning=cond,
+        steps=steps,
+        guidance=1.0,
+        value_blocks=value_blocks,
+        store=store,
+        solver=solver,
+    ).result[0]
 
 
-def edit(s2d_node, model, inversion, cond: list, mask: torch.Tensor | None = None, T: int = 1,
-         fusion: str = "s2d-ec", path: str = "inversion", guidance: float = 2.0) -> torch.Tensor:
+def edit(
+    s2d_node,
+    model,
+    inversion,
+    cond: list,
+    mask: torch.Tensor | None = None,
+    T: int = 1,
+    fusion: str = "s2d-ec",
+    path: str = "inversion",
+    guidance: float = 2.0,
+) -> torch.Tensor:
     """The S2D-EC Sampler node's output LATENT samples."""
-    out = s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
-                           guidance=guidance, fusion=fusion, source_path=path, mask=mask)
+    out = s2d_node.execute(
+        model=model,
+        inversion=inversion,
+        conditioning=cond,
+        structure_steps=T,
+        guidance=guidance,
+        fusion=fusion,
+        source_path=path,
+        mask=mask,
+    )
     return out.result[0]["samples"]

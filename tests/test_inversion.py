@@ -31,8 +31,9 @@ def test_round_trip_error_is_small_and_second_order(runs, setup):
 
 
 def invert(runs, model, latent, cond, steps, value_blocks):
-    return runs.run_inversion(model, latent, cond, steps=steps, guidance=1.0, value_blocks=value_blocks,
-                              store="cpu", preview=False)
+    return runs.run_inversion(
+        model, latent, cond, steps=steps, guidance=1.0, value_blocks=value_blocks, store="cpu", preview=False
+    )
 
 
 def test_store_holds_exactly_the_requested_blocks_calls_and_image_tokens(pack, runs, setup):
@@ -63,8 +64,11 @@ def single_block_values(block, x, vec, tokens):
     from comfy.ldm.flux.layers import apply_mod
 
     mod, _ = block.modulation(vec)
-    qkv, _ = torch.split(block.linear1(apply_mod(block.pre_norm(x), 1 + mod.scale, mod.shift)),
-                         [3 * block.hidden_size, block.mlp_hidden_dim_first], dim=-1)
+    qkv, _ = torch.split(
+        block.linear1(apply_mod(block.pre_norm(x), 1 + mod.scale, mod.shift)),
+        [3 * block.hidden_size, block.mlp_hidden_dim_first],
+        dim=-1,
+    )
     v = qkv.view(qkv.shape[0], qkv.shape[1], 3, block.num_heads, -1).permute(2, 0, 3, 1, 4)[2]
     return v[:, :, -tokens:]
 

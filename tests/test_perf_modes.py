@@ -24,14 +24,33 @@ def setup(tiny_flux, tiny_cond, tiny_latent):
 
 
 def invert(runs, model, latent, source, store="cpu", solver="rf_solver", steps=STEPS, **kw):
-    return runs.run_inversion(model, latent, source, steps=steps, guidance=1.0, value_blocks=M, store=store,
-                              solver=solver, preview=False, **kw)
+    return runs.run_inversion(
+        model,
+        latent,
+        source,
+        steps=steps,
+        guidance=1.0,
+        value_blocks=M,
+        store=store,
+        solver=solver,
+        preview=False,
+        **kw,
+    )
 
 
 def edit(runs, model, inv, target, mask=..., fusion="s2d-ec", T=T, guidance=2.0, **kw):
     mask = half_mask(64, 64) if mask is ... else mask
-    return runs.run_edit(model, inv, target, mask=mask, structure_steps=T, guidance=guidance, fusion=fusion,
-                         preview=False, **kw)
+    return runs.run_edit(
+        model,
+        inv,
+        target,
+        mask=mask,
+        structure_steps=T,
+        guidance=guidance,
+        fusion=fusion,
+        preview=False,
+        **kw,
+    )
 
 
 def batch_counter(model):

@@ -16,15 +16,26 @@ def runs(pack):
 def case(runs, tiny_flux, tiny_cond, tiny_latent):
     model = tiny_flux(seed=0, weight_scale=0.25)
     source, target, latent = tiny_cond(0), tiny_cond(1), tiny_latent(0)
-    inv = runs.run_inversion(model, latent, source, steps=STEPS, guidance=1.0, value_blocks=2, store="cpu",
-                             preview=False)
+    inv = runs.run_inversion(
+        model, latent, source, steps=STEPS, guidance=1.0, value_blocks=2, store="cpu", preview=False
+    )
     return model, source, target, latent, inv
 
 
 def edit(runs, case, mask, fusion="s2d-ec", T=3, path="inversion", target=True, **kw):
     model, source, tgt, _, inv = case
-    return runs.run_edit(model, inv, tgt if target else source, mask=mask, structure_steps=T, guidance=1.0,
-                         fusion=fusion, source_path=path, preview=False, **kw)
+    return runs.run_edit(
+        model,
+        inv,
+        tgt if target else source,
+        mask=mask,
+        structure_steps=T,
+        guidance=1.0,
+        fusion=fusion,
+        source_path=path,
+        preview=False,
+        **kw,
+    )
 
 
 def test_source_prompt_with_inversion_path_reconstructs(runs, case):
@@ -103,11 +114,13 @@ def test_value_fusion_only_in_detail_calls_last_blocks_image_tokens_with_mask_we
 def test_any_mask_size_and_odd_latent_sizes(runs, tiny_flux, tiny_cond, tiny_latent):
     model = tiny_flux(seed=2, depth=1, depth_single=2)
     latent = tiny_latent(3, height=15, width=17)
-    inv = runs.run_inversion(model, latent, tiny_cond(0), steps=4, guidance=1.0, value_blocks=1, store="cpu",
-                             preview=False)
+    inv = runs.run_inversion(
+        model, latent, tiny_cond(0), steps=4, guidance=1.0, value_blocks=1, store="cpu", preview=False
+    )
     for mask in (torch.rand(1, 37, 53), torch.rand(120, 136), None):
-        out = runs.run_edit(model, inv, tiny_cond(1), mask=mask, structure_steps=2, guidance=2.0,
-                            preview=False)
+        out = runs.run_edit(
+            model, inv, tiny_cond(1), mask=mask, structure_steps=2, guidance=2.0, preview=False
+        )
         assert out.shape == latent["samples"].shape and torch.isfinite(out).all()
 
 
