@@ -118,7 +118,7 @@ def _eye_centres(p: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor] | None:
 def align_by_eyes(model: PASL, photo: torch.Tensor, frame: FaceFrame, eyes: torch.Tensor) -> FaceFrame:
     """Third look: PASL's 'eyes' mask (projected text `eyes` [1,C], one pass) on the frame's crop; the
     frame is moved, turned and scaled so the eye centroids land where CelebA has them (EYES_AT). Kept as
-    it is when the eyes are not found or the correction is implausible (scale beyond 0.7-1.4, > 20 deg)."""
+    it is when the eyes are not found or the correction is implausible (scale beyond 0.55-1.8, > 30 deg)."""
     hw = input_size(CROP_H, CROP_W, model.config.resolution)
     crop = crop_faces(photo, [frame], hw).to(next(model.parameters()).device)
     prob = view_logits(model, view_features(model, crop, False), eyes, hw, hw).sigmoid()[0, 0].float().cpu()
@@ -131,7 +131,7 @@ def align_by_eyes(model: PASL, photo: torch.Tensor, frame: FaceFrame, eyes: torc
     seen, canon = right - left, canon_r - canon_l
     k = float(seen.norm() / canon.norm())
     turn = math.atan2(float(seen[1]), float(seen[0])) - math.atan2(float(canon[1]), float(canon[0]))
-    if not 0.7 < k < 1.4 or abs(turn) > math.radians(20):
+    if not 0.55 < k < 1.8 or abs(turn) > math.radians(30):
         return frame
     c, s = math.cos(turn), math.sin(turn)
     rot = torch.tensor([[c, -s], [s, c]])
@@ -148,15 +148,26 @@ def align_by_eyes(model: PASL, photo: torch.Tensor, frame: FaceFrame, eyes: torc
     )
 
 
+def suppress(frames: list[FaceFrame], overlap: float = 0.4) -> list[FaceFrame]:
+    """Best-first non-maximum suppression: a frame whose centre is within `overlap` x the larger width of
+    a better frame's centre is the same face (a second peak on a big face, or two peaks that realign
+    brought onto one face) and is dropped."""
+    kept: list[FaceFrame] = []
+    for f in sorted(frames, key=lambda f: -f.score):
+        if all(math.hypot(f.cx - k.cx, f.cy - k.cy) > overlap * max(f.width, k.width) for k in kept):
+            kept.append(f)
+    return kept
+
+
 @torch.no_grad()
 def find_faces(
     locator: FaceLocator, photo: torch.Tensor, threshold: float = 0.3, align: bool = True
 ) -> list[FaceFrame]:
-    """Photo [3,H,W] 0..1 -> its face frames in photo pixels (realigned with `align`)."""
+    """Photo [3,H,W] 0..1 -> its face frames in photo pixels (realigned with `align`), one per face."""
     device = next(locator.parameters()).device
     x, sx, sy = locator_input(photo[None], locator.config.resolution)
-    frames = decode(locator(x.to(device)).cpu(), locator.config.resolution, sx, sy, threshold)[0]
-    return [realign(locator, photo, f) for f in frames] if align else frames
+    frames = suppress(decode(locator(x.to(device)).cpu(), locator.config.resolution, sx, sy, threshold)[0])
+    return suppress([realign(locator, photo, f) for f in frames]) if align else frames
 
 
 @torch.no_grad()
