@@ -9,6 +9,7 @@ import torch
 from torch import Tensor
 
 from .model_fingerprint import model_fingerprint
+from .output_caches import check_no_output_cache
 
 
 def check_flux(model, conditioning: list) -> torch.nn.Module:
@@ -16,6 +17,7 @@ def check_flux(model, conditioning: list) -> torch.nn.Module:
     text conditioning for it; returns its diffusion model."""
     base = getattr(model, "model", None)
     diffusion = getattr(base, "diffusion_model", None)
+    check_no_output_cache(model)
     if not isinstance(base, comfy.model_base.Flux):
         raise ValueError(
             f"Flux-Sculptor needs a FLUX.1 model (e.g. flux1-dev from UNETLoader); got "

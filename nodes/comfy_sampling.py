@@ -23,6 +23,7 @@ from torch import Tensor
 
 from ..sculptor.solver import CallKey, Velocity
 from .flux_hooks import ValueHook
+from .output_caches import BlockWitness
 
 Loop = Callable[[Velocity, Tensor, Callable[[int, Tensor], None]], Tensor]
 """loop(velocity, x_start (model space), progress(step_done, x)) -> final latent (model space)."""
@@ -37,6 +38,7 @@ class LoopSampler(comfy.samplers.Sampler):
     def __init__(self, loop: Loop, hook: ValueHook | None = None, call_options: CallOptions | None = None):
         self.loop, self.hook, self.call_options = loop, hook, call_options
 
+    @torch.no_grad()  # as ComfyUI's KSAMPLER.sample: no autograd graph when called outside the executor
     def sample(
         self,
         model_wrap,
@@ -116,6 +118,9 @@ def run_loop(
     """Run `sampler` through a CFGGuider at cfg 1 (Flux-dev is guidance-distilled: one model call per
     evaluation). latent is a user-space LATENT tensor; returns the user-space result. `negative` is only
     evaluated in calls whose call_options pair it (store mode "recompute": the source prompt)."""
+    witness = BlockWitness(len(clone.get_model_object("diffusion_model").single_blocks) - 1)
+    witness.install(clone)  # refuses calls that a cache answered without running the blocks
+    sampler = LoopSampler(witness.watch(sampler.loop), sampler.hook, sampler.call_options)
     guider = comfy.samplers.CFGGuider(clone)
     guider.set_conds(conditioning, conditioning if negative is None else negative)
     guider.set_cfg(1.0)

@@ -130,7 +130,7 @@ def run_edit(
     see every value fusion (ValueHook)."""
     check_flux(model, conditioning)
     check_same_model(inversion.model_identity, model)
-    if fusion in ("s2d-ec", "latent"):
+    if fusion != "none":
         check_structure_steps(structure_steps, inversion.steps)
     plan = fusion_plan(fusion, structure_steps, inversion.steps)
     check_recorded_steps(fusion, plan.value_from, inversion.record_from_step)

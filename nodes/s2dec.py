@@ -30,10 +30,13 @@ TOOLTIPS = {
     "Mask Combine or a painted mask); any size, resized to the latent. Batch 1 or "
     "one per image. Absent: the whole image. All zeros: the reconstruction. "
     "LoadImage's 64x64 empty placeholder is refused: paint the mask first.",
-    "structure_steps": "T: steps of latent fusion before value fusion starts (paper: 3 of 30).",
+    "structure_steps": "T: the first T steps are the structure stage, the rest the detail stage (paper: 3 "
+    "of 30). s2d-ec and latent fuse latents in the first T steps; s2d-ec and value fuse values from step T "
+    "on.",
     "guidance": "Flux guidance for the edit; replaces the conditioning's value.",
-    "fusion": "s2d-ec: the paper's method. latent: structure stage only. value: "
-    "value fusion at every step. none: plain edit from the inverted noise.",
+    "fusion": "s2d-ec: the paper's method, latent fusion outside the mask in the first T steps, then value "
+    "fusion in the last m single blocks. latent: the latent fusion only. value: the value fusion only, from "
+    "step T on (T = 0: every step). none: plain edit from the inverted noise (T unused).",
     "source_path": "Source latent for latent fusion: inversion (the latents the "
     "inversion visited; exact) or interpolate (paper eq. 10, straight line).",
     "strength": "Edit strength: scales the mask's weight in both fusions. 1: the full edit; 0: the "

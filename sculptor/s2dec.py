@@ -3,8 +3,9 @@
 Editing step j goes from sigmas[j] to sigmas[j + 1] (see sculptor.solver). Structure stage: steps
 j < T, after each the latent is fused with the source (eq. 13). Detail stage: steps j >= T, whose model
 calls fuse V_img in the last m single blocks (eq. 15-16). The `fusion` option selects strategies for
-comparison: "s2d-ec" (both, the paper), "latent" (structure stage only), "value" (value fusion at every
-step), "none" (plain editing from the inverted noise).
+comparison (the paper's ablation, its Fig. 8): "s2d-ec" (both, the paper), "latent" (structure stage
+only: eq. 13 after steps j < T, no value fusion), "value" (detail stage only: eq. 15-16 in the calls of
+steps j >= T, no latent fusion; T = 0 fuses every call), "none" (plain editing from the inverted noise).
 """
 
 from __future__ import annotations
@@ -41,8 +42,8 @@ def fusion_plan(fusion: Fusion, structure_steps: int, steps: int) -> FusionPlan:
         return FusionPlan(structure_steps, structure_steps if structure_steps < steps else None)
     if fusion == "latent":
         return FusionPlan(structure_steps, None)
-    if fusion == "value":
-        return FusionPlan(0, 0)
+    if fusion == "value":  # s2d-ec without the structure stage
+        return FusionPlan(0, structure_steps if structure_steps < steps else None)
     return FusionPlan(0, None)
 
 

@@ -99,7 +99,7 @@ def test_recompute_gives_the_recorded_source_values_and_the_same_edit(
     out = edit(runs, counting, recompute, target, fusion=fusion, observers=[lambda *e: events.append(e)])
     assert rel(out, expected) < 1e-5
     assert len(fusions) == len(events) > 0
-    first_fused = T if fusion == "s2d-ec" else 0
+    first_fused = T  # s2d-ec and value both fuse values from step T on
     for (action, key, block, v_in, _), (_, v_source) in zip(events, fusions, strict=True):
         assert action == "fuse" and key.index >= first_fused and v_in.shape[0] == 2  # [edit; source] together
         assert torch.allclose(v_source, recorded.store.get(key, block, v_source), rtol=1e-5, atol=1e-6)

@@ -1,5 +1,7 @@
 """S2D-EC sampler on tiny Flux in the real ComfyUI (issue 4): identities of the fusion rules."""
 
+import itertools
+
 import pytest
 import torch
 from helpers import half_mask, pack_module, rel
@@ -109,6 +111,71 @@ def test_value_fusion_only_in_detail_calls_last_blocks_image_tokens_with_mask_we
     detail_calls = {(kind, j) for j in range(T, STEPS) for kind in ("at", "mid")}
     assert fused_keys == {(k, j, b) for k, j in detail_calls for b in (single - 2, single - 1)}
     assert len(events) == len(fused_keys)  # once per call and block
+
+
+SHORT = 6  # the value-fusion schedule tests check identities only
+
+
+@pytest.fixture(scope="module")
+def short(runs, case):
+    model, source, target, latent, _ = case
+    inv = runs.run_inversion(
+        model, latent, source, steps=SHORT, guidance=1.0, value_blocks=2, store="cpu", preview=False
+    )
+    return model, source, target, latent, inv
+
+
+def fused_calls(runs, case, fusion, T, mask=None):
+    """The (kind, step, block) of every value fusion of one edit, in call order, and the edit's latents."""
+    events, seen = [], {}
+    out = edit(
+        runs,
+        case,
+        half_mask() if mask is None else mask,
+        fusion,
+        T=T,
+        observers=[lambda *e: events.append(e)],
+        on_step=lambda j, x: seen.update({j: x}),
+    )
+    return [(key.kind, key.index, block) for _, key, block, *_ in events], seen, out
+
+
+def test_value_fusion_is_s2dec_without_the_structure_stage(runs, short):
+    """The paper's "attn-value fusion" ablation: s2d-ec's value fusions in the calls of steps j >= T, and no
+    latent fusion, so the first T steps are the plain edit's."""
+    T = 3
+    value_calls, value_steps, value_out = fused_calls(runs, short, "value", T)
+    s2dec_calls, s2dec_steps, s2dec_out = fused_calls(runs, short, "s2d-ec", T)
+    plain_calls, plain_steps, plain_out = fused_calls(runs, short, "none", T)
+    latent_calls, _, latent_out = fused_calls(runs, short, "latent", T)
+    assert value_calls == s2dec_calls and value_calls and not plain_calls and not latent_calls
+    assert min(index for _, index, _ in value_calls) == T
+    for j in range(T):
+        assert torch.equal(value_steps[j], plain_steps[j]), j  # no latent fusion, no value fusion yet
+        assert not torch.equal(s2dec_steps[j], plain_steps[j]), j  # s2d-ec fuses latents there
+    assert not torch.equal(value_steps[T], plain_steps[T])
+    outs = (value_out, s2dec_out, plain_out, latent_out)
+    assert not any(torch.equal(a, b) for a, b in itertools.combinations(outs, 2))  # four different edits
+    ones = torch.ones(1, 32, 32)  # nothing to keep: every fusion is the plain edit
+    assert torch.equal(
+        fused_calls(runs, short, "value", T, ones)[2], fused_calls(runs, short, "s2d-ec", T, ones)[2]
+    )
+
+
+def test_value_fusion_at_T0_fuses_every_call_of_every_step(runs, short):
+    single = len(short[0].model.diffusion_model.single_blocks)
+    calls, _, at_0 = fused_calls(runs, short, "value", 0)
+    every = {(kind, j, b) for j in range(SHORT) for kind in ("at", "mid") for b in (single - 2, single - 1)}
+    assert set(calls) == every and len(calls) == len(every)
+    _, _, at_3 = fused_calls(runs, short, "value", 3)
+    _, _, at_n = fused_calls(runs, short, "value", SHORT)
+    assert not torch.equal(at_0, at_3)
+    assert torch.equal(at_n, edit(runs, short, half_mask(), "none"))  # T = N: no step is left to fuse
+
+
+def test_value_fusion_checks_structure_steps(runs, short):
+    with pytest.raises(ValueError, match=f"structure_steps must be between 0 and the inversion's {SHORT} "):
+        edit(runs, short, half_mask(), "value", T=SHORT + 1)
 
 
 def test_any_mask_size_and_odd_latent_sizes(runs, tiny_flux, tiny_cond, tiny_latent):
