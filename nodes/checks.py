@@ -8,6 +8,7 @@ import comfy.model_base
 import torch
 from torch import Tensor
 
+from .model_fingerprint import model_fingerprint
 from .output_caches import check_no_output_cache
 
 
@@ -99,7 +100,9 @@ def check_source_latent(latent: dict) -> Tensor:
     return samples
 
 
-def check_inversion_settings(diffusion: torch.nn.Module, steps: int, value_blocks: int) -> None:
+def check_inversion_settings(
+    diffusion: torch.nn.Module, steps: int, value_blocks: int, record_from_step: int = 0
+) -> None:
     n_single = len(diffusion.single_blocks)
     if not 1 <= value_blocks <= n_single:
         raise ValueError(
@@ -107,6 +110,22 @@ def check_inversion_settings(diffusion: torch.nn.Module, steps: int, value_block
         )
     if steps < 2:
         raise ValueError(f"steps must be >= 2 for an inversion; got {steps}.")
+    if not 0 <= record_from_step <= steps:
+        raise ValueError(
+            f"record_from_step must be between 0 and steps ({steps}); got {record_from_step}. "
+            "Set it to the S2D-EC sampler's structure_steps (or 0 to record every step)."
+        )
+
+
+def check_recorded_steps(fusion: str, value_from: int | None, record_from_step: int) -> None:
+    """Refuse an edit whose first value-fusion step (FusionPlan.value_from) the inversion did not record."""
+    if value_from is not None and value_from < record_from_step:
+        raise ValueError(
+            f"This inversion recorded values from step {record_from_step} on only (its "
+            f"record_from_step), but fusion = {fusion} fuses values from step {value_from}. Set the "
+            f"sampler's structure_steps >= {record_from_step}, or re-run the inversion with "
+            "record_from_step <= the first value-fusion step (0 records every step)."
+        )
 
 
 def check_structure_steps(structure_steps: int, steps: int) -> None:
@@ -132,7 +151,17 @@ def model_identity(model) -> tuple:
     return (weakref.ref(model.model), model.patches_uuid)
 
 
-def check_same_model(identity: tuple, model) -> None:
+def check_same_model(identity, model) -> None:
+    """identity: model_identity(...) of a fresh inversion, or the fingerprint (str) of a loaded one."""
+    if isinstance(identity, str):
+        current = model_fingerprint(model)
+        if current != identity:
+            raise ValueError(
+                f"This saved inversion was made with another MODEL (fingerprint {identity}; this "
+                f"MODEL: {current}): other weights, weight dtype or LoRAs. Load the same "
+                "checkpoint and LoRAs as when it was saved, or invert the image again."
+            )
+        return
     ref, patches = identity
     if ref() is not model.model or patches != model.patches_uuid:
         raise ValueError(

@@ -17,6 +17,7 @@ from ..sculptor.value_store import CallReader, ValueStore
 from .checks import (
     check_flux,
     check_inversion_settings,
+    check_recorded_steps,
     check_same_model,
     check_source_latent,
     check_structure_steps,
@@ -26,6 +27,7 @@ from .comfy_sampling import Loop, LoopSampler, flux_sigmas, run_loop, velocity_c
 from .flux_hooks import ValueHook, last_single_blocks
 from .recompute import SourceInputs, install_source_branch
 from .recording import InversionRecorder, ValueRecording
+from .store_auto import auto_store, planned_bytes
 
 Observer = Callable[..., None]
 """observer(action, key, block, v_before, v_after), see ValueHook."""
@@ -42,21 +44,40 @@ def run_inversion(
     store: str,
     solver: Solver = "rf_solver",
     store_dtype: torch.dtype | None = None,
+    record_from_step: int = 0,
     preview: bool = True,
 ) -> Inversion:
-    """RF-Solver inversion of latent["samples"] [B,16,h,w] with V recording (paper sec. 3.2)."""
+    """RF-Solver inversion of latent["samples"] [B,16,h,w] with V recording (paper sec. 3.2).
+
+    store "auto" picks device / cpu / recompute from the values' bytes and the free memory
+    (nodes/store_auto.py); only calls of steps j >= record_from_step are recorded (the editor fuses
+    values from its structure_steps T on, so T is the useful value)."""
     diffusion = check_flux(model, conditioning)
     samples = check_source_latent(latent)
-    check_inversion_settings(diffusion, steps, value_blocks)
+    check_inversion_settings(diffusion, steps, value_blocks, record_from_step)
     cond = with_guidance(conditioning, guidance)
     sigmas = flux_sigmas(model, steps)
     schedule = sigmas.tolist()
     blocks = last_single_blocks(diffusion, value_blocks)
+    tokens = token_count(*samples.shape[-2:])
+    if store == "auto":
+        nbytes = planned_bytes(
+            model,
+            diffusion,
+            samples,
+            steps=steps,
+            solver=solver,
+            blocks=value_blocks,
+            store_dtype=store_dtype,
+            record_from_step=record_from_step,
+            image_tokens=tokens,
+        )
+        store = auto_store(model, nbytes)
     values = ValueStore(tuple(sorted(blocks)), store, store_dtype)
     recorder: InversionRecorder = (
         SourceInputs(values.keep)
         if values.recompute
-        else ValueRecording(blocks, token_count(*samples.shape[-2:]), values, steps)
+        else ValueRecording(blocks, tokens, values, steps, record_from_step)
     )
     clone = velocity_clone(model)
     recorder.install(clone)
@@ -78,6 +99,7 @@ def run_inversion(
         solver=solver,
         guidance=guidance,
         model_identity=model_identity(model),
+        record_from_step=0 if values.recompute else record_from_step,
         source_conditioning=cond,
         source_samples=samples,
         noise_samples=noise,
@@ -95,21 +117,25 @@ def run_edit(
     guidance: float,
     fusion: Fusion = "s2d-ec",
     source_path: SourcePath = "inversion",
+    strength: float = 1.0,
     preview: bool = True,
     on_step: Callable[[int, Tensor], None] | None = None,
     observers: list[Observer] | None = None,
 ) -> Tensor:
     """S2D-EC editing from the inverted noise (paper sec. 3.4); returns the user-space LATENT samples.
 
-    mask: MASK [B|1,H,W], 1 = edit (None: the whole image). Diagnostics: on_step(j, x) sees the
-    model-space latent after step j (after eq. 13 fusion); observers see every value fusion (ValueHook)."""
+    mask: MASK [B|1,H,W], 1 = edit (None: the whole image). strength in 0..1 scales the mask's weight in
+    both fusions (1: the mask as given; 0: an empty mask, i.e. the reconstruction).
+    Diagnostics: on_step(j, x) sees the model-space latent after step j (after eq. 13 fusion); observers
+    see every value fusion (ValueHook)."""
     check_flux(model, conditioning)
     check_same_model(inversion.model_identity, model)
     if fusion != "none":
         check_structure_steps(structure_steps, inversion.steps)
     plan = fusion_plan(fusion, structure_steps, inversion.steps)
-    latent_mask, token_mask = edit_masks(mask, inversion.clean)
-    if mask is not None and not latent_mask.any():  # nothing to edit: solve with the source prompt instead
+    check_recorded_steps(fusion, plan.value_from, inversion.record_from_step)
+    latent_mask, token_mask = scaled_masks(edit_masks(mask, inversion.clean), strength)
+    if not latent_mask.any():  # nothing to edit: solve with the source prompt instead
         conditioning, guidance = inversion.source_conditioning, inversion.guidance
     clone = velocity_clone(model)
     hook = value_fusion_hook(inversion, plan, token_mask, observers)
@@ -129,6 +155,18 @@ def run_edit(
         preview,
         negative=inversion.source_conditioning if branch else None,
     )
+
+
+def scaled_masks(masks: tuple[Tensor, Tensor], strength: float) -> tuple[Tensor, Tensor]:
+    """(latent mask [B|1,1,h,w], token mask [B|1,N_img]) with their weights times `strength` in 0..1;
+    strength 1 returns them untouched (bit for bit today's edit)."""
+    if not 0.0 <= strength <= 1.0:
+        raise ValueError(
+            f"strength must be between 0 and 1 (1 = the full edit, 0 = the reconstruction); got {strength}."
+        )
+    if strength == 1.0:
+        return masks
+    return masks[0] * strength, masks[1] * strength
 
 
 def value_fusion_hook(

@@ -2,66 +2,29 @@
 
 from __future__ import annotations
 
-import os
-from functools import lru_cache
-from pathlib import Path
+import logging
 
 import comfy.model_management
-import folder_paths
 import torch
 from comfy_api.latest import io
 
-from ..sculptor.pasl import PASL, load_pasl
-from ..sculptor.pasl_infer import encoder_for, locate, split_prompt
+from ..sculptor.face_frames import face_box
+from ..sculptor.pasl_infer import encoder_for, locate, split_prompt, union
+from ..sculptor.photo_masks import EYES_PROMPT, FACES, MAX_PIXELS, photo_masks
 from ..sculptor.text_features import CallableEncoder, TextEncoder
 from . import make_schema
+from .pasl_files import (  # noqa: F401  (re-exported: the node's files live in pasl_files.py)
+    DEFAULT_WEIGHTS,
+    LOCATOR_FILE,
+    SHIPPED_DIR,
+    WHOLE_IMAGE,
+    _load_cached,
+    face_locator,
+    resolve_weights,
+    weight_options,
+)
 
-FOLDER = "pasl"
-EXTENSIONS = {".safetensors"}
-SHIPPED_DIR = Path(__file__).resolve().parents[1] / "pasl_weights"
-DEFAULT_WEIGHTS = "pasl_minilm_celeba.safetensors"
-
-
-def _register_folder() -> None:
-    """models/pasl (plus any extra_model_paths entries for 'pasl'), .safetensors only."""
-    default = os.path.join(folder_paths.models_dir, FOLDER)
-    paths = list(folder_paths.folder_names_and_paths.get(FOLDER, ([], set()))[0])
-    if default not in paths:
-        paths.append(default)
-    folder_paths.folder_names_and_paths[FOLDER] = (paths, set(EXTENSIONS))
-
-
-_register_folder()
-
-
-def _shipped() -> list[str]:
-    return sorted(p.name for p in SHIPPED_DIR.glob("*") if p.suffix in EXTENSIONS and p.is_file())
-
-
-def weight_options() -> list[str]:
-    """COMBO options: the pack's pasl_weights/ files first, then ComfyUI's models/pasl files."""
-    shipped = _shipped()
-    return shipped + [n for n in folder_paths.get_filename_list(FOLDER) if n not in shipped]
-
-
-def resolve_weights(name: str) -> Path:
-    """A COMBO option -> its file. Anything else (paths, '..', absolute names) is refused."""
-    if name not in weight_options():
-        raise ValueError(
-            f"PASL weights '{name}' are not among the available files {weight_options()}: "
-            "pick one from the list, or put a .safetensors file in ComfyUI's models/pasl"
-        )
-    if name in _shipped():
-        return SHIPPED_DIR / name
-    full = folder_paths.get_full_path(FOLDER, name)
-    if full is None:
-        raise ValueError(f"PASL weights '{name}' disappeared from models/pasl: refresh the node list")
-    return Path(full)
-
-
-@lru_cache(maxsize=2)
-def _load_cached(path: str, mtime_ns: int) -> PASL:
-    return load_pasl(path)
+LOG = logging.getLogger(__name__)
 
 
 def clip_l_encoder(clip: object) -> TextEncoder:
@@ -99,12 +62,15 @@ DESCRIPTION = (
     "Finds the face region a prompt talks about (hair, eyes, lips, beard, ... 18 regions) "
     "and returns a soft mask at the image size. Several sub-prompts, one per line or "
     "separated by ';', each give a mask; `mask` is their union (multi-attribute editing). "
+    "Whole photos work: faces are found, cropped to portrait framing, masked and pasted back "
+    "(all faces, the largest, or one by index); the face box outputs let a workflow crop the "
+    "face with ImageCrop, edit it at a good size and composite it back. "
     "The shipped weights were trained on portraits (CelebA) with the offline MiniLM text "
     "encoder; CLIP-L weights need the CLIP input."
 )
 TOOLTIPS = {
-    "image": "Portrait(s) [B,H,W,C] 0..1. Any size: resized to the weights' resolution inside, "
-    "masks come back at this size. Works best when a face fills much of the frame.",
+    "image": "Photo(s) [B,H,W,C] 0..1, any framing, up to 50 MP: faces are found and masked at "
+    "portrait framing; masks come back at this size.",
     "prompt": "What to locate, e.g. 'hair' or 'the eyes; lips'. One sub-prompt per line or "
     "separated by ';': each gives a mask, the output mask is their union.",
     "weights": "PASL weights: the pack's pasl_weights/ files, then ComfyUI's "
@@ -117,6 +83,21 @@ TOOLTIPS = {
     "mask": "Union of the sub-prompt masks, soft 0..1, [B,H,W] at the image size.",
     "sub_masks": "One mask per image and sub-prompt, [B*P,H,W], image-major (all of image 1's "
     "sub-prompts first).",
+    "faces": "Whole photos: faces are found first, each is cropped to PASL's portrait framing, "
+    "masked, and pasted back. 'all': every face; 'largest': the biggest face; 'index': "
+    "the face at face_index counted from the left. 'whole image': no face search, the "
+    "image is resized as a whole (for face-filling portrait crops).",
+    "face_index": "With faces = 'index': which face, 0 = the leftmost. An index beyond the faces found "
+    "is an error that says how many there are.",
+    "x": "Face box left edge (first image): a square around the selected face(s) with 25% "
+    "margin, side a multiple of 16, inside the image. Wire x, y, width, height into "
+    "ImageCrop / CropMask, and x, y into ImageCompositeMasked to paste the edit back.",
+    "y": "Face box top edge (first image).",
+    "width": "Face box width (first image); the whole image when no face was found or faces "
+    "is 'whole image'.",
+    "height": "Face box height (first image).",
+    "face_count": "Faces found in the first image (all of them, before the faces selection); 0 with "
+    "'whole image'.",
 }
 
 
@@ -139,6 +120,8 @@ class FluxSculptorPASLMask(io.ComfyNode):
                 "region locator",
                 "prompt mask",
                 "hair mask",
+                "face box",
+                "face detect",
             ],
             inputs=[
                 io.Image.Input("image", tooltip=TOOLTIPS["image"]),
@@ -151,18 +134,41 @@ class FluxSculptorPASLMask(io.ComfyNode):
                 ),
                 io.Boolean.Input("refine", default=True, optional=True, tooltip=TOOLTIPS["refine"]),
                 io.Clip.Input("clip", optional=True, tooltip=TOOLTIPS["clip"]),
+                io.Combo.Input(
+                    "faces",
+                    options=[*FACES, WHOLE_IMAGE],
+                    default="all",
+                    optional=True,
+                    tooltip=TOOLTIPS["faces"],
+                ),
+                io.Int.Input(
+                    "face_index", default=0, min=0, max=63, optional=True, tooltip=TOOLTIPS["face_index"]
+                ),
             ],
             outputs=[
                 io.Mask.Output("mask", display_name="mask", tooltip=TOOLTIPS["mask"]),
                 io.Mask.Output("sub_masks", display_name="sub_masks", tooltip=TOOLTIPS["sub_masks"]),
+                *(
+                    io.Int.Output(k, display_name=k, tooltip=TOOLTIPS[k])
+                    for k in ("x", "y", "width", "height")
+                ),
+                io.Int.Output("face_count", display_name="face_count", tooltip=TOOLTIPS["face_count"]),
             ],
         )
 
     @classmethod
     def execute(
-        cls, image: torch.Tensor, prompt: str, weights: str, refine: bool = True, clip: object | None = None
+        cls,
+        image: torch.Tensor,
+        prompt: str,
+        weights: str,
+        refine: bool = True,
+        clip: object | None = None,
+        faces: str = "all",
+        face_index: int = 0,
     ) -> io.NodeOutput:
         prompts = split_prompt(prompt)  # refused before any weights load
+        _check_size(image)
         path = resolve_weights(weights)
         model = _load_cached(str(path), path.stat().st_mtime_ns)
         if model.config.encoder == "clip-l" and clip is None:
@@ -172,9 +178,42 @@ class FluxSculptorPASLMask(io.ComfyNode):
             )
         encoder = encoder_for(model, clip_l=lambda: clip_l_encoder(clip))
         model.to(comfy.model_management.get_torch_device())
-        mask, sub_masks, _ = locate(model, encoder, image, prompts, refine=refine)
+        h, w = image.shape[1:3]
+        if faces == WHOLE_IMAGE:
+            mask, sub_masks, _ = locate(model, encoder, image, prompts, refine=refine)
+            box, count = (0, 0, w, h), 0
+        else:
+            locator = face_locator().to(comfy.model_management.get_torch_device())
+            text, eyes = encoder.encode(prompts), encoder.encode([EYES_PROMPT])
+            masks, used, found = photo_masks(
+                model, locator, image, text, refine, faces, face_index, eyes=eyes
+            )
+            _warn_no_faces(found)
+            mask, sub_masks = union(masks), masks.flatten(0, 1)
+            box, count = face_box(used[0], h, w), found[0]
         device = comfy.model_management.intermediate_device()
-        return io.NodeOutput(mask.to(device), sub_masks.to(device))
+        return io.NodeOutput(mask.to(device), sub_masks.to(device), *box, count)
+
+
+def _check_size(image: torch.Tensor) -> None:
+    if image.ndim == 4 and image.shape[1] * image.shape[2] > MAX_PIXELS:
+        h, w = image.shape[1:3]
+        raise ValueError(
+            f"the image is {w}x{h} ({h * w / 1e6:.0f} MP), above the {MAX_PIXELS / 1e6:.0f} MP "
+            "PASL handles: downscale it first (ImageScaleToTotalPixels or ImageScale)"
+        )
+
+
+def _warn_no_faces(found: list[int]) -> None:
+    empty = [i + 1 for i, n in enumerate(found) if n == 0]
+    if empty:
+        LOG.warning(
+            "Flux-Sculptor PASL: no face found in image(s) %s of %d, so their masks are empty. "
+            "If a face is there, it may be too small (under about 1%% of the image) or turned "
+            "away; crop closer, or set faces to 'whole image' for a face-filling portrait.",
+            empty,
+            len(found),
+        )
 
 
 NODES = [FluxSculptorPASLMask]

@@ -3,7 +3,8 @@
 What the editor will read, and so what the inversion records:
 - where: V_img, the image-token rows of V, in the last m single-stream blocks (`ValueHook` in "record");
 - which calls: every inversion model call, keyed by its CallKey, except ("at", N) at sigma 0, which the
-  editor never makes;
+  editor never makes, and the calls of steps j < record_from_step (the editor's structure stage, which
+  fuses latents, not values);
 - one extra call: ("at", 0) at sigma 1 on the inverted noise, the editor's first call, which the
   inversion itself never makes.
 Store mode "recompute" records nothing and keeps the source inputs instead (nodes/recompute.py); both
@@ -38,12 +39,22 @@ class InversionRecorder(Protocol):
 class ValueRecording:
     """Records V_img of `blocks` (the last m single blocks) into `store` for an inversion of `steps` steps."""
 
-    def __init__(self, blocks: frozenset[int], image_tokens: int, store: ValueStore, steps: int):
+    def __init__(
+        self,
+        blocks: frozenset[int],
+        image_tokens: int,
+        store: ValueStore,
+        steps: int,
+        record_from_step: int = 0,
+    ):
         unused = CallKey("at", steps)  # the editor never calls the model at sigma 0: nothing to record there
-        self.hook: ValueHook | None = ValueHook(
-            blocks, image_tokens, lambda key: "off" if key == unused else "record", store=store
-        )
+
+        def schedule(key: CallKey) -> str:
+            return "off" if key == unused or key.index < record_from_step else "record"
+
+        self.hook: ValueHook | None = ValueHook(blocks, image_tokens, schedule, store=store)
         self.store = store
+        self.record_from_step = record_from_step
 
     def install(self, patcher) -> None:
         self.hook.install(patcher)
@@ -52,7 +63,8 @@ class ValueRecording:
         return velocity
 
     def after_inversion(self, velocity: Velocity, noise: Tensor, sigma_1: float) -> None:
-        velocity(noise, sigma_1, CallKey("at", 0))  # V at sigma 1, for the editor's first call
+        if self.record_from_step == 0:
+            velocity(noise, sigma_1, CallKey("at", 0))  # V at sigma 1, for the editor's first call
 
     def finish(self) -> list[Tensor]:
         self.hook.store = None

@@ -39,6 +39,8 @@ TOOLTIPS = {
     "step T on (T = 0: every step). none: plain edit from the inverted noise (T unused).",
     "source_path": "Source latent for latent fusion: inversion (the latents the "
     "inversion visited; exact) or interpolate (paper eq. 10, straight line).",
+    "strength": "Edit strength: scales the mask's weight in both fusions. 1: the full edit; 0: the "
+    "reconstruction of the source (exactly); in between: a partial edit inside the mask.",
     "latent": "Edited latent; VAEDecode it.",
 }
 
@@ -70,6 +72,15 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
                     default="inversion",
                     tooltip=TOOLTIPS["source_path"],
                 ),
+                io.Float.Input(
+                    "strength",
+                    default=1.0,
+                    min=0.0,
+                    max=1.0,
+                    step=0.01,
+                    optional=True,
+                    tooltip=TOOLTIPS["strength"],
+                ),
             ],
             outputs=[io.Latent.Output("latent", display_name="latent", tooltip=TOOLTIPS["latent"])],
         )
@@ -85,6 +96,7 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
         fusion: Fusion,
         source_path: SourcePath,
         mask: torch.Tensor | None = None,
+        strength: float = 1.0,
     ) -> io.NodeOutput:
         samples = run_edit(
             model,
@@ -95,6 +107,7 @@ class FluxSculptorS2DECSampler(io.ComfyNode):
             guidance=guidance,
             fusion=fusion,
             source_path=source_path,
+            strength=strength,
         )
         return io.NodeOutput({"samples": check_result(samples, "edit")})
 

@@ -91,7 +91,13 @@ def load_pack() -> dict:
     package = importlib.util.module_from_spec(spec)
     sys.modules["flux_sculptor"] = package
     spec.loader.exec_module(package)
-    names = ("nodes.editing_runs", "nodes.comfy_sampling", "sculptor.solver", "sculptor.value_store")
+    names = (
+        "nodes.editing_runs",
+        "nodes.comfy_sampling",
+        "sculptor.solver",
+        "sculptor.value_store",
+        "sculptor.memory_plan",
+    )
     return {name.split(".")[1]: importlib.import_module(f"flux_sculptor.{name}") for name in names}
 
 
@@ -252,7 +258,11 @@ class Bench:
         tokens, head_dim = (s.latent // 2) ** 2, s.hidden // s.heads
         samples = self.latent["samples"]
         out = {}
-        for mode, case in {**inv, "cpu bf16": self.invert("cpu", dtype=torch.bfloat16)}.items():
+        eight_bit = {
+            "cpu bf16": self.invert("cpu", dtype=torch.bfloat16),
+            "cpu int8": self.invert("cpu", dtype=torch.int8),
+        }
+        for mode, case in {**inv, **eight_bit}.items():
             calls = self.mods["solver"].model_calls(s.steps, "rf_solver") if mode != "recompute" else 0
             formula = vs.value_bytes(
                 calls, s.value_blocks, 1, s.heads, tokens, head_dim, case.store.dtype or torch.float32
@@ -270,6 +280,9 @@ class Bench:
                 "resident": resident.get(mode, reader.peak_nbytes),
                 "latents": latents,
             }
+        bf16_edit = self.edit(eight_bit["cpu bf16"])
+        out["cpu int8"]["edit_rel_vs_bf16"] = rel(self.edit(eight_bit["cpu int8"]), bf16_edit)
+        out["cpu bf16"]["edit_rel_vs_fp32"] = rel(bf16_edit, self.edit(inv["cpu"]))
         return out
 
     def solvers(self, steps: int) -> dict:
@@ -373,6 +386,74 @@ def paper_table(model_calls: Callable[..., int]) -> list[dict]:
     return rows
 
 
+MACHINES = {"12 GB card, 32 GB RAM": (10 * GIB, 24 * GIB), "24 GB card, 64 GB RAM": (22 * GIB, 52 * GIB)}
+"""Free memory (device after the model, host available) of two typical machines, for store=auto's pick."""
+
+
+def store_table(mods: dict) -> list[dict]:
+    """FLUX.1-dev value bytes per store dtype and record_from_step (value_bytes x recorded_calls), and
+    what store=auto (memory_plan.choose_store) picks on MACHINES."""
+    d, plan = FLUX_DEV, mods["memory_plan"]
+    n, m, head_dim = d["steps"], d["value_blocks"], d["head_dim"]
+    rows = []
+    for px, solver, record_from in (
+        (1024, "rf_solver", 0),
+        (1024, "rf_solver", 3),
+        (1024, "fireflow", 3),
+        (512, "rf_solver", 3),
+    ):
+        calls = plan.recorded_calls(n, solver, record_from)
+        tokens = (px // 16) ** 2
+        sizes = {
+            name: mods["value_store"].value_bytes(calls, m, 1, d["heads"], tokens, head_dim, dtype)
+            for name, dtype in (("bf16", torch.bfloat16), ("int8", torch.int8))
+        }
+        picks = {
+            machine: {name: plan.choose_store(b, *free) for name, b in sizes.items()}
+            for machine, free in MACHINES.items()
+        }
+        rows.append(
+            {
+                "px": px,
+                "solver": solver,
+                "record_from_step": record_from,
+                "calls": calls,
+                **sizes,
+                "auto": picks,
+            }
+        )
+    return rows
+
+
+def print_store_table(rows: list[dict]) -> None:
+    d = FLUX_DEV
+    print(
+        f"\n## Paper scale: recorded values per store dtype (FLUX.1-dev, N={d['steps']}, "
+        f"m={d['value_blocks']}, batch 1; int8 = 1 byte + a bf16 scale per {d['head_dim']} values) "
+        "and store=auto's pick"
+    )
+    row(
+        "image",
+        "solver",
+        "record_from_step",
+        "recorded calls",
+        "bf16",
+        "int8",
+        *(f"auto on {m}: bf16 / int8" for m in MACHINES),
+    )
+    row(*["---"] * (6 + len(MACHINES)))
+    for r in rows:
+        row(
+            f"{r['px']}^2",
+            r["solver"],
+            r["record_from_step"],
+            r["calls"],
+            fmt_bytes(r["bf16"]),
+            fmt_bytes(r["int8"]),
+            *(f"{p['bf16']} / {p['int8']}" for p in r["auto"].values()),
+        )
+
+
 def fmt_bytes(b: float) -> str:
     return f"{b / GIB:.2f} GiB" if b >= GIB else f"{b / MIB:.1f} MiB" if b >= MIB else f"{b / 1024:.1f} KiB"
 
@@ -438,6 +519,12 @@ def print_measured(res: dict) -> None:
     for mode, st in res["stores"].items():
         match = "yes" if st["match"] else "NO"
         row(mode, st["recorded"], st["formula"], match, st["resident"], st["latents"])
+    stores = res["stores"]
+    print(
+        f"\nEdit (final latent) relative difference: int8 store vs bf16 store "
+        f"{stores['cpu int8']['edit_rel_vs_bf16']:.2e}; bf16 store vs float32 store "
+        f"{stores['cpu bf16']['edit_rel_vs_fp32']:.2e}"
+    )
 
 
 def print_paper(rows: list[dict]) -> None:
@@ -489,8 +576,11 @@ def main(argv: list[str] | None = None) -> None:
         print_measured(res)
         print()
     print_paper(rows)
+    stores = store_table(mods)
+    print_store_table(stores)
     if args.json is not None:
-        args.json.write_text(json.dumps({"measured": res, "wall_seconds": WALL, "paper": rows}, indent=1))
+        result = {"measured": res, "wall_seconds": WALL, "paper": rows, "paper_stores": stores}
+        args.json.write_text(json.dumps(result, indent=1))
 
 
 if __name__ == "__main__":

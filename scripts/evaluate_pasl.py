@@ -30,6 +30,7 @@ from sculptor.text_features import TextEncoder
 
 DEFAULT_DATA = PASL_DATA
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
+DEFAULT_LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
 
 
 def load_dataset(path: Path) -> dict[str, np.ndarray]:
@@ -82,13 +83,16 @@ def group_iou(
     """
     inter = torch.zeros(n_groups, dtype=torch.float64)
     uni = torch.zeros(n_groups, dtype=torch.float64)
-    txt = model.text_features(text)
+    device = next(model.parameters()).device
+    txt = model.text_features(text.to(device))
     for i in range(0, len(images), batch):
-        x = images_to_input(images[i : i + batch], model.config.resolution)
+        x = images_to_input(images[i : i + batch], model.config.resolution).to(device)
         feats = view_features(model, x, refine)
         gt_all = torch.from_numpy(masks[i : i + batch])
         for j in range(0, len(region_of), 64):
-            lo = view_logits(model, feats, txt[j : j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:]))
+            lo = view_logits(
+                model, feats, txt[j : j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:])
+            ).cpu()
             pred = lo > 0
             g = gt_all[:, region_of[j : j + 64]]
             grp = group_of[j : j + 64]
@@ -156,6 +160,31 @@ def markdown_table(result: dict[str, dict[str, float]]) -> str:
     return "\n".join(rows)
 
 
+def photo_report(
+    model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, args: argparse.Namespace
+) -> dict:
+    """The whole-photo set (scripts/evaluate_photos.py), printed as a table; returns the JSON part."""
+    from scripts.evaluate_photos import evaluate_photos, markdown
+    from sculptor.face_locator import load_locator
+
+    methods = tuple(m.strip() for m in args.methods.split(","))
+    locator = load_locator(args.locator) if "faces" in methods else None
+    print(
+        f"whole-photo set: {args.photo_limit or 'all'} held-out faces, {args.photo_size}^2 photos", flush=True
+    )
+    res = evaluate_photos(
+        model, locator, data, encoder, args.photo_limit, args.photo_size, args.refine, methods=methods
+    )
+    print(markdown(res) + "\n", flush=True)
+    return {
+        "faces": args.photo_limit,
+        "size": args.photo_size,
+        "refine": args.refine,
+        "locator": args.locator.name if locator else None,
+        "rows": res,
+    }
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
@@ -175,6 +204,27 @@ def main() -> None:
         default=True,
         help="8-view refined masks as the node's default (--no-refine: one plain pass)",
     )
+    ap.add_argument(
+        "--photos",
+        action="store_true",
+        help="also the whole-photo set (scripts/evaluate_photos.py): held-out faces at 5 scales",
+    )
+    ap.add_argument(
+        "--photo-limit", type=int, default=50, help="held-out faces in the whole-photo set (0: all)"
+    )
+    ap.add_argument("--photo-size", type=int, default=512, help="side of the square whole-photo composites")
+    ap.add_argument(
+        "--methods",
+        default="whole image,faces",
+        help="comma list of the whole-photo methods: 'whole image' (today), 'faces' (face search)",
+    )
+    ap.add_argument("--locator", type=Path, default=DEFAULT_LOCATOR, help="face-locator weights")
+    ap.add_argument(
+        "--crops",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the single-face (CelebA crop) tables; --no-crops runs only --photos",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
@@ -183,7 +233,7 @@ def main() -> None:
     n_all = int(data["holdout"].sum())
     report = {}
     for key, limit in (("all", args.limit), ("subset", args.subset)):
-        if key == "subset" and not limit:
+        if (key == "subset" and not limit) or not args.crops:
             continue
         t0 = time.perf_counter()
         result = evaluate(
@@ -201,6 +251,8 @@ def main() -> None:
             f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n"
         )
         report[key] = {"images": n, "refine": args.refine, **result, "mean": mean}
+    if args.photos:
+        report["photos"] = photo_report(model, data, encoder, args)
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")
     report["text_space_agreement"] = [hits, total]

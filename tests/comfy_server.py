@@ -59,7 +59,7 @@ class ComfyServer:
         env = dict(os.environ, PYTHONUNBUFFERED="1")
         self._log = open(self.log_path, "w")
         self.proc = subprocess.Popen(cmd, cwd=comfyui, stdout=self._log, stderr=subprocess.STDOUT, env=env)
-        self._wait_ready(timeout=180)
+        self._wait_ready(timeout=600)  # ComfyUI 0.33 imports many more nodes: minutes on a loaded machine
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -15,6 +15,7 @@ PASL node inputs: tests/test_bad_inputs_pasl.py.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 import helpers
@@ -85,27 +86,12 @@ def tiny_variant(kind: str):
     elif kind == "schnell":
         config = comfy.supported_models.FluxSchnell({**cfg, "guidance_embed": False})
     else:
-        keep = (
-            "in_channels",
-            "out_channels",
-            "context_in_dim",
-            "hidden_size",
-            "mlp_ratio",
-            "num_heads",
-            "depth",
-            "depth_single_blocks",
-            "axes_dim",
-            "theta",
-            "patch_size",
-            "qkv_bias",
-        )
-        chroma = {k: cfg[k] for k in keep} | {
-            "image_model": "chroma",
-            "in_dim": 16,
-            "out_dim": 64,
-            "hidden_dim": 32,
-            "n_layers": 1,
-        }
+        import comfy.ldm.chroma.model
+
+        # ChromaParams' fields differ by version (0.33 adds txt_ids_dims and vec_in_dim): take those known
+        keep = {f.name for f in dataclasses.fields(comfy.ldm.chroma.model.ChromaParams)}
+        extra = {"image_model": "chroma", "in_dim": 16, "out_dim": 64, "hidden_dim": 32, "n_layers": 1}
+        chroma = {k: v for k, v in cfg.items() if k in keep} | extra
         config = comfy.supported_models.Chroma(chroma)
     config.set_inference_dtype(torch.float32, None)
     model = config.get_model({}, device=torch.device("cpu"))

@@ -44,9 +44,11 @@ def pasl_files(pack, tmp_path_factory) -> dict[str, str]:
     }
 
 
-def locate(pasl, weights: str, prompt: str = "hair", image=None, clip=None):
+def locate(pasl, weights: str, prompt: str = "hair", image=None, clip=None, faces: str = "all"):
     image = torch.rand(1, 40, 32, 3) if image is None else image
-    return pasl.FluxSculptorPASLMask.execute(image=image, prompt=prompt, weights=weights, clip=clip).result
+    return pasl.FluxSculptorPASLMask.execute(
+        image=image, prompt=prompt, weights=weights, clip=clip, faces=faces
+    ).result[:2]
 
 
 @pytest.mark.parametrize("prompt", ["", "   ", "\n\t", " ; ;\n"])
@@ -107,8 +109,13 @@ def test_pasl_encoder_and_clip_mismatches(pasl, pasl_files):
 
 
 def test_pasl_images_of_odd_size_channels_and_values(pasl, pasl_files):
-    mask, sub = locate(pasl, pasl_files["minilm"], "hair; lips", image=torch.rand(2, 7, 5, 4))
+    tiny = torch.rand(2, 7, 5, 4)
+    mask, sub = locate(pasl, pasl_files["minilm"], "hair; lips", image=tiny, faces="whole image")
     assert mask.shape == (2, 7, 5) and sub.shape == (4, 7, 5)  # any size, RGBA's alpha ignored
+    with pytest.raises(ValueError, match="5x7 pixels: finding faces needs at least 16x16"):
+        locate(pasl, pasl_files["minilm"], image=tiny)
+    with pytest.raises(ValueError, match="10000x10000 \\(100 MP\\).*downscale"):
+        locate(pasl, pasl_files["minilm"], image=torch.empty(1, 10000, 10000, 3), faces="whole image")
     with pytest.raises(ValueError, match="C >= 3.*MaskToImage"):
         locate(pasl, pasl_files["minilm"], image=torch.rand(1, 16, 16, 1))
     with pytest.raises(ValueError, match="NaN or infinite"):

@@ -89,7 +89,7 @@ def test_script_also_runs_as_a_file():
 def test_pasl_benchmark_times_single_and_refined_masks(capsys):
     from scripts import benchmark_pasl
 
-    res = benchmark_pasl.main(["--size", "64", "--reps", "1"])
+    res = benchmark_pasl.main(["--size", "64", "--reps", "1", "--photo", "0"])
     assert set(res) == {"single_1", "refine_1", "single_3", "refine_3"}
     assert all(math.isfinite(v) and v > 0 for v in res.values())
     out = capsys.readouterr().out

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageDraw
-from workflow_api import VIRTUAL_NODES, WORKFLOW_NAMES, to_api
+from workflow_api import VIRTUAL_NODES, WORKFLOW_NAMES, specs, to_api
 
 pytestmark = [pytest.mark.server, pytest.mark.browser]
 
@@ -32,6 +32,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
 ]
 VIEWPORT = {"width": 1920, "height": 1080}
+DIALOGS = ".global-dialog, .p-dialog, [role=dialog]"  # PrimeVue (frontend 1.32) and reka-ui (1.49) dialogs
 
 
 @dataclass
@@ -90,30 +91,36 @@ def frontend(server):
 
 
 def dismiss_templates_dialog(page) -> tuple[str, int]:
-    """The frontend opens its Templates dialog on a first visit: return its text and the number of loaded
-    thumbnails, then close it with its x button."""
-    dialog = page.locator(".global-dialog", has_text="Templates")
+    """The frontend opens its Templates dialog on a first visit: open the pack's entry under Extensions
+    (with ComfyUI's own templates installed the dialog starts on those), return the dialog's text and the
+    number of loaded thumbnails, then close it."""
+    dialog = page.locator(DIALOGS, has_text="Templates").first
     try:
-        dialog.first.wait_for(state="visible", timeout=20_000)
+        dialog.wait_for(state="visible", timeout=60_000)
     except Exception:  # noqa: BLE001  (newer frontends may not open it; nothing to dismiss then)
         return "", 0
     try:  # the pack's templates arrive after the dialog opens
+        dialog.locator("nav").get_by_text(PACK, exact=True).first.click(timeout=30_000)
+        dialog.get_by_text(WORKFLOW_NAMES[0]).first.wait_for(timeout=10_000)
+    except Exception:  # noqa: BLE001  (reported by test_templates_dialog_offers_the_pack_workflows)
+        pass
+    text = dialog.inner_text()
+    loaded = "imgs => imgs.filter(i => i.naturalWidth > 0).length"
+    try:
         page.wait_for_function(
-            f"document.querySelector('.global-dialog').innerText.includes('{PACK}')", timeout=10_000
+            f"[...document.querySelectorAll('{DIALOGS}')].flatMap(d => [...d.querySelectorAll('img')])"
+            f".filter(i => i.naturalWidth > 0).length >= {len(WORKFLOW_NAMES)}",
+            timeout=10_000,
         )
     except Exception:  # noqa: BLE001  (reported by test_templates_dialog_offers_the_pack_workflows)
         pass
-    text = dialog.first.inner_text()
-    loaded = (
-        "() => [...document.querySelectorAll('.global-dialog img')].filter(i => i.naturalWidth > 0).length"
-    )
-    try:
-        page.wait_for_function(f"({loaded})() >= {len(WORKFLOW_NAMES)}", timeout=10_000)
-    except Exception:  # noqa: BLE001  (reported by test_templates_dialog_offers_the_pack_workflows)
-        pass
-    thumbnails = page.evaluate(loaded)
-    dialog.first.locator("button:has(i.pi-times)").first.click()
-    dialog.first.wait_for(state="hidden", timeout=10_000)
+    thumbnails = dialog.locator("img").evaluate_all(loaded)
+    close = dialog.locator("button:has(i.pi-times)")
+    if close.count():
+        close.first.click()
+    else:
+        page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden", timeout=10_000)
     return text, thumbnails
 
 
@@ -135,8 +142,21 @@ def test_templates_dialog_offers_the_pack_workflows(frontend):
         pytest.fail("the frontend opened no Templates dialog on first visit (expected with frontend 1.32)")
     assert PACK in frontend.templates_dialog
     for name in WORKFLOW_NAMES:
-        assert name.replace("_", " ") in frontend.templates_dialog, name
+        assert name in frontend.templates_dialog, name  # 1.32 adds a title-cased label, 1.49 does not
     assert frontend.template_thumbnails >= len(WORKFLOW_NAMES)  # the .jpg thumbnails load in the dialog
+
+
+def absent_files(workflow: dict, info: dict) -> set[str]:
+    """Ids of core nodes whose COMBO value the server does not list: the FLUX model files, absent here.
+    Frontend 1.49 marks such nodes as having errors, 1.32 does not. Our nodes never qualify."""
+    absent = set()
+    for node_id, node in to_api(workflow, info).items():
+        for name, kind, opts in specs(info[node["class_type"]]):
+            value = node["inputs"].get(name)
+            if kind == "COMBO" and isinstance(value, str) and value not in opts.get("options", [value]):
+                assert not node["class_type"].startswith("FluxSculptor"), (node_id, name, value)
+                absent.add(node_id)
+    return absent
 
 
 @pytest.mark.parametrize("name", WORKFLOW_NAMES)
@@ -150,7 +170,7 @@ def test_frontend_loads_workflow_without_missing_nodes(frontend, server, name):
         "async ([wf, name]) => { await window.app.loadGraphData(wf, true, true, name); }", [workflow, name]
     )
     page.wait_for_timeout(500)
-    dialogs = page.evaluate("() => [...document.querySelectorAll('.p-dialog')].map(d => d.innerText)")
+    dialogs = page.evaluate(f"() => [...document.querySelectorAll('{DIALOGS}')].map(d => d.innerText)")
     assert dialogs == [], dialogs  # e.g. "This workflow has missing nodes", or a load error
     toasts = page.evaluate(
         "() => [...document.querySelectorAll('.p-toast-message-error')].map(t => t.innerText)"
@@ -159,9 +179,11 @@ def test_frontend_loads_workflow_without_missing_nodes(frontend, server, name):
     canvas = page.evaluate("""() => window.app.graph.nodes.map(n => ({id: n.id, type: n.type,
         errors: !!n.has_errors, known: !!n.constructor.nodeData}))""")
     assert frontend.errors[errors_before:] == []
-    assert sorted(n["id"] for n in canvas) == sorted(n["id"] for n in workflow["nodes"])
+    # node ids: numbers in the saved workflow; frontend 1.49 keeps them as strings on its canvas
+    assert sorted(str(n["id"]) for n in canvas) == sorted(str(n["id"]) for n in workflow["nodes"])
+    absent = absent_files(workflow, info)
     for node in canvas:
-        assert not node["errors"], node
+        assert not node["errors"] or str(node["id"]) in absent, node
         assert node["known"] or node["type"] in VIRTUAL_NODES, node
     ours = {n["type"] for n in canvas if n["type"].startswith("FluxSculptor")}
     assert ours == {n["type"] for n in workflow["nodes"] if n["type"].startswith("FluxSculptor")} != set()

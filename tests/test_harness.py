@@ -7,6 +7,8 @@ PACK_NODE_IDS = {
     "FluxSculptorPASLMask",
     "FluxSculptorMaskCombine",
     "FluxSculptorS2DECSampler",
+    "FluxSculptorSaveInversion",
+    "FluxSculptorLoadInversion",
 }
 
 

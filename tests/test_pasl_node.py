@@ -42,9 +42,19 @@ def test_schema_documents_every_input(node_mod) -> None:
     assert schema.display_name == "Flux-Sculptor PASL Mask"
     assert schema.category == "Flux-Sculptor/Locate"
     assert schema.description
-    assert [i.id for i in schema.inputs] == ["image", "prompt", "weights", "refine", "clip"]
+    assert [i.id for i in schema.inputs] == [
+        "image",
+        "prompt",
+        "weights",
+        "refine",
+        "clip",
+        "faces",
+        "face_index",
+    ]
     assert all(i.tooltip for i in schema.inputs + schema.outputs)
-    assert [o.id for o in schema.outputs] == ["mask", "sub_masks"]
+    later = [i for i in schema.inputs if i.id in ("refine", "faces", "face_index")]
+    assert all(i.optional and i.default is not None for i in later), "old workflows must keep validating"
+    assert [o.id for o in schema.outputs] == ["mask", "sub_masks", "x", "y", "width", "height", "face_count"]
 
 
 def test_weights_combo_lists_shipped_and_user_files_only(node_mod, user_weights) -> None:
@@ -60,14 +70,21 @@ def test_weights_combo_lists_shipped_and_user_files_only(node_mod, user_weights)
 def test_execute_gives_image_size_masks_and_union(node_mod, user_weights) -> None:
     node = node_mod.FluxSculptorPASLMask
     image = torch.rand(2, 40, 56, 3)
-    out = node.execute(image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"])
-    mask, sub = out.result
+    out = node.execute(
+        image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"], faces="whole image"
+    )
+    mask, sub, x, y, w, h, count = out.result
+    assert (x, y, w, h, count) == (0, 0, 56, 40, 0)
     assert mask.shape == (2, 40, 56) and sub.shape == (6, 40, 56)
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
     assert torch.equal(mask[0], sub[:3].amax(0)) and torch.equal(mask[1], sub[3:].amax(0))
-    plain, _ = node.execute(
-        image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"], refine=False
-    ).result
+    plain = node.execute(
+        image=image,
+        prompt="hair; eyes\nlips",
+        weights=user_weights["minilm"],
+        refine=False,
+        faces="whole image",
+    ).result[0]
     assert plain.shape == mask.shape and not torch.allclose(plain, mask), "refine must reach the masks"
 
 
@@ -137,7 +154,7 @@ def test_clip_l_weights_run_with_a_real_clip(node_mod, user_weights, shared_vit_
     _, clip = shared_vit_l
     mask, sub = node_mod.FluxSculptorPASLMask.execute(
         image=torch.rand(1, 32, 24, 3), prompt="hair;lips", weights=user_weights["clip-l"], clip=clip
-    ).result
+    ).result[:2]
     assert mask.shape == (1, 32, 24) and sub.shape == (2, 32, 24)
 
 
@@ -154,7 +171,7 @@ def test_server_runs_the_node_in_a_graph(server) -> None:
     Image.fromarray((np.random.default_rng(0).random((72, 48, 3)) * 255).astype(np.uint8)).save(
         Path(server.workdir) / "input" / "pasl_face.png"
     )
-    prompt = {  # without "refine": API prompts saved before that input existed keep working
+    prompt = {  # without "refine", "faces", "face_index": API prompts saved before those inputs keep working
         "1": {"class_type": "LoadImage", "inputs": {"image": "pasl_face.png"}},
         "2": {
             "class_type": "FluxSculptorPASLMask",
@@ -162,9 +179,43 @@ def test_server_runs_the_node_in_a_graph(server) -> None:
         },
         "3": {"class_type": "MaskToImage", "inputs": {"mask": ["2", 1]}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "pasl_test"}},
+        # the face box feeds core crop nodes (no face in noise: the box is the whole image)
+        "5": {
+            "class_type": "ImageCrop",
+            "inputs": {
+                "image": ["1", 0],
+                "x": ["2", 2],
+                "y": ["2", 3],
+                "width": ["2", 4],
+                "height": ["2", 5],
+            },
+        },
+        "6": {"class_type": "SaveImage", "inputs": {"images": ["5", 0], "filename_prefix": "pasl_box"}},
     }
     entry = server.run(prompt)
     saved = entry["outputs"]["4"]["images"]
     assert len(saved) == 2
     out = Image.open(Path(server.workdir) / "output" / saved[0].get("subfolder", "") / saved[0]["filename"])
     assert out.size == (48, 72)
+    box = entry["outputs"]["6"]["images"][0]
+    assert Image.open(Path(server.workdir) / "output" / box.get("subfolder", "") / box["filename"]).size == (
+        48,
+        72,
+    )
+
+
+def test_a_photo_without_a_face_gives_an_empty_mask_and_a_warning(node_mod, caplog) -> None:
+    """Not an error and not a random blob: zero masks, face_count 0, the whole image as the box."""
+    if not (node_mod.SHIPPED_DIR / node_mod.LOCATOR_FILE).is_file():
+        pytest.skip("no shipped face locator")
+    image = torch.linspace(0, 1, 96).view(1, 1, 96, 1).expand(1, 64, 96, 3).contiguous()
+    shipped = node_mod.DEFAULT_WEIGHTS
+    with caplog.at_level("WARNING"):
+        mask, sub, x, y, w, h, count = node_mod.FluxSculptorPASLMask.execute(
+            image=image, prompt="lips; hair", weights=shipped
+        ).result
+    assert float(mask.abs().sum()) == 0 and float(sub.abs().sum()) == 0 and sub.shape == (2, 64, 96)
+    assert (x, y, w, h, count) == (0, 0, 96, 64, 0)
+    assert "no face found in image(s) [1] of 1" in caplog.text and "'whole image'" in caplog.text
+    with pytest.raises(ValueError, match="1x1 pixels"):
+        node_mod.FluxSculptorPASLMask.execute(image=torch.rand(1, 1, 1, 3), prompt="lips", weights=shipped)

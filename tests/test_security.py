@@ -100,7 +100,7 @@ def pasl_node(pack):
 def run_pasl(pasl_node, weights: str, prompt: str = "hair"):
     return pasl_node.FluxSculptorPASLMask.execute(
         image=torch.rand(1, 32, 32, 3), prompt=prompt, weights=weights
-    ).result
+    ).result[:2]
 
 
 @pytest.mark.parametrize(
@@ -191,6 +191,7 @@ def test_a_full_edit_and_pasl_mask_open_no_connection(
 
     pack_module(pack, "sculptor.text_features")._minilm.cache_clear()
     pasl_node._load_cached.cache_clear()
+    pack_module(pack, "nodes.pasl_files")._locator_cached.cache_clear()  # the face locator loads here too
     mask, sub_masks = run_pasl(pasl_node, "good.safetensors", prompt="hair; lips")
     model, source, target = tiny_flux(seed=0, depth=1, depth_single=2), tiny_cond(0), tiny_cond(1)
     inversion = (
