@@ -7,6 +7,16 @@ import importlib
 
 import torch
 
+PACK_NODE_IDS = {
+    "FluxSculptorInversion",
+    "FluxSculptorPASLMask",
+    "FluxSculptorMaskCombine",
+    "FluxSculptorS2DECSampler",
+    "FluxSculptorSaveInversion",
+    "FluxSculptorLoadInversion",
+}
+"""Every node id the pack registers (node ids are a public API: listed here once, never renamed)."""
+
 
 def pack_module(pack, name: str):
     """e.g. pack_module(pack, "nodes.editing_runs") -> <pack>.nodes.editing_runs, imported inside the

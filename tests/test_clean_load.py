@@ -21,13 +21,9 @@ import sys
 import tempfile
 from pathlib import Path
 
+from helpers import PACK_NODE_IDS as NODE_IDS
+
 PACK_DIR = Path(__file__).resolve().parent.parent
-NODE_IDS = {
-    "FluxSculptorInversion",
-    "FluxSculptorPASLMask",
-    "FluxSculptorMaskCombine",
-    "FluxSculptorS2DECSampler",
-}
 SKIP_NAMES = {"__builtins__", "__cached__", "__loader__", "__spec__", "__doc__", "__file__", "__path__"}
 PRIMITIVES = (str, int, float, bool, bytes, type(None))
 

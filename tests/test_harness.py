@@ -1,15 +1,7 @@
 """The harness itself: real ComfyUI in-process and as a server, and the pack loaded by ComfyUI's loader."""
 
 import torch
-
-PACK_NODE_IDS = {
-    "FluxSculptorInversion",
-    "FluxSculptorPASLMask",
-    "FluxSculptorMaskCombine",
-    "FluxSculptorS2DECSampler",
-    "FluxSculptorSaveInversion",
-    "FluxSculptorLoadInversion",
-}
+from helpers import PACK_NODE_IDS
 
 
 def test_comfyui_is_the_real_one(comfyui):
