@@ -8,7 +8,7 @@ import importlib
 
 from comfy_api.latest import io
 
-FAMILIES = ("inversion", "pasl", "masks", "s2dec")
+FAMILIES = ("inversion", "pasl", "masks", "s2dec", "nano")
 
 
 def make_schema(**fields) -> io.Schema:

@@ -19,6 +19,7 @@ caption and with the empty one (their gap is how much the text helps).
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import signal
 import sys
@@ -28,6 +29,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from safetensors.torch import save_file
 from tqdm import tqdm
 
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
@@ -43,6 +45,7 @@ from scripts.nano.plot import plot_history  # noqa: E402
 from sculptor.nano import NANO_FLUX, nano_text_features  # noqa: E402
 
 CKPT = ROOT / "nano_weights" / "checkpoints" / "nano_flux.ckpt.safetensors"
+EXPORT = ROOT / "nano_weights" / "nano_flux.safetensors"
 EVAL_SIGMAS = (0.3, 0.6, 0.9)
 
 
@@ -229,6 +232,8 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--data", type=Path, default=DEFAULT_LATENTS)
     ap.add_argument("--ckpt", type=Path, default=CKPT)
     ap.add_argument("--resume", action="store_true")
+    ap.add_argument("--export", action="store_true", help="write the shipped weights (--out) and exit")
+    ap.add_argument("--out", type=Path, default=EXPORT)
     ap.add_argument("--minutes", type=float, default=90.0, help="wall-clock budget of this run")
     ap.add_argument("--total-steps", type=int, default=12000, help="length of the LR schedule")
     ap.add_argument("--batch", type=int, default=32)
@@ -246,8 +251,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     return ap.parse_args(argv)
 
 
+def export(args: argparse.Namespace) -> None:
+    """Checkpoint -> the shipped file: diffusion-model state dict in float16, config in the metadata."""
+    model = build_flux(NANO_FLUX)
+    state = load_checkpoint(args.ckpt, model, None)
+    sd = {k: v.half().contiguous() for k, v in model.state_dict().items()}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_file(
+        sd,
+        str(args.out),
+        metadata={"config": json.dumps(state.get("config", NANO_FLUX)), "step": str(state["step"])},
+    )
+    print(f"step {state['step']} -> {args.out}")
+
+
 def main(argv: list[str] | None = None) -> None:
-    train(parse_args(argv))
+    args = parse_args(argv)
+    export(args) if args.export else train(args)
 
 
 if __name__ == "__main__":
