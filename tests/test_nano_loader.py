@@ -1,4 +1,4 @@
-"""FluxSculptorNanoLoader: its MODEL, CLIP and VAE are ComfyUI's own types, accepted by stock and our nodes."""
+"""FluxSculptorNanoLoader: MODEL, CLIP and VAE are ComfyUI's own types, accepted by stock and our nodes."""
 
 from __future__ import annotations
 
