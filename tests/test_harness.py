@@ -7,6 +7,7 @@ PACK_NODE_IDS = {
     "FluxSculptorPASLMask",
     "FluxSculptorMaskCombine",
     "FluxSculptorS2DECSampler",
+    "FluxSculptorNanoLoader",
 }
 
 
