@@ -1,5 +1,5 @@
 """Compact, resumable training checkpoints: one safetensors file (weights + Adam second moments) with
-the trainer's state as JSON in its metadata. Never pickle.
+the trainer's state as JSON in its metadata. No pickled objects anywhere.
 
 Layout: `model.<name>` weights in `weight_dtype`; `adam_sq.<name>` AdamW exp_avg_sq in bfloat16; with
 `first_moment=True` also `adam_m.<name>` exp_avg in bfloat16. A missing first moment restarts at zero
