@@ -77,3 +77,20 @@ def test_export_loads_through_vaeloader_and_round_trips(trained) -> None:
     assert (decoded.permute(0, 3, 1, 2) - own).abs().max() < 0.02
     flux_in = comfy.latent_formats.Flux().process_in(latent["samples"].float())
     assert abs(float(flux_in.mean())) < 0.02 and abs(float(flux_in.std()) - 1) < 0.02
+
+
+def test_encode_latents_matches_vaeencode_plus_flux_latent_format(trained) -> None:
+    """Rows kept: each face's original and first edited copies; values: VAEEncode then process_in."""
+    import comfy.latent_formats
+
+    import nodes
+    from scripts.nano.encode_latents import encode, load_vae, select_rows
+
+    face = np.array([0, 0, 0, 1, 1, 1, 2])
+    assert list(select_rows(face, 1)) == [0, 1, 3, 4, 6]
+    with np.load(trained["data"], allow_pickle=False) as f:
+        images = f["images"][:3]
+    vae = load_vae(trained["vae"])
+    ours = encode(vae, images, batch=2)
+    (latent,) = nodes.VAEEncode().encode(vae, torch.from_numpy(images).float() / 255)
+    assert torch.allclose(ours, comfy.latent_formats.Flux().process_in(latent["samples"].float()), atol=1e-5)

@@ -1,7 +1,7 @@
 """Train Nano's Flux (ComfyUI's `comfy.ldm.flux.model.Flux`, config sculptor.nano.NANO_FLUX) on the
 latents of scripts/nano/encode_latents.py. Rectified flow, CPU, one thread, resumable.
 
-    python -m scripts.nano.train_flux [--minutes 90] [--resume] [--batch 32]
+    python -m scripts.nano.train_flux [--minutes 90] [--resume] [--batch 16]
 
 Objective: x_t = (1 - s) x0 + s e, target v = e - x0 (ComfyUI's CONST/Flux convention, x0 = x_t - s v).
 s = ComfyUI's Flux schedule shift (mu 1.15) of u, u ~ sigmoid(N(0,1)) (70%) or U(0,1) (30%), so training
@@ -235,13 +235,13 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--export", action="store_true", help="write the shipped weights (--out) and exit")
     ap.add_argument("--out", type=Path, default=EXPORT)
     ap.add_argument("--minutes", type=float, default=90.0, help="wall-clock budget of this run")
-    ap.add_argument("--total-steps", type=int, default=12000, help="length of the LR schedule")
-    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--total-steps", type=int, default=6000, help="length of the LR schedule")
+    ap.add_argument("--batch", type=int, default=16)
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--weight-decay", type=float, default=0.01)
     ap.add_argument("--warmup", type=int, default=200)
     ap.add_argument("--drop", type=float, default=0.1, help="caption dropout probability")
-    ap.add_argument("--distill-from", type=int, default=4000, help="first step of guidance self-distillation")
+    ap.add_argument("--distill-from", type=int, default=2000, help="first step of guidance self-distillation")
     ap.add_argument("--eval-every", type=int, default=200)
     ap.add_argument("--eval-rows", type=int, default=48)
     ap.add_argument("--log-every", type=int, default=10)
