@@ -144,7 +144,7 @@ def train(args: argparse.Namespace) -> None:
         state["seconds"] += time.time() - t0
         run_losses.append(float(loss.detach()))
         bar.update(1)
-        bar.set_postfix(loss=f"{float(loss):.4f}", psnr_crop=f"{10 * math.log10(1 / max(mse, 1e-10)):.1f}")
+        bar.set_postfix(loss=f"{run_losses[-1]:.4f}", psnr_crop=f"{10 * math.log10(1 / max(mse, 1e-10)):.1f}")
         if state["step"] % args.log_every == 0:
             hist["step"].append(state["step"])
             hist["loss"].append(float(np.mean(run_losses)))
