@@ -1,6 +1,9 @@
 """ComfyUI node classes, one file per family. Each family module exports `NODES`.
 
-Adapters shared by the families (not nodes): flux_hooks.py (hooks), flux_driver.py (sampler), runs.py.
+Not nodes, shared by the editing families: editing_runs.py (the inversion and S2D-EC procedures),
+checks.py (their input checks), comfy_sampling.py (a sculptor loop inside ComfyUI's guider),
+flux_hooks.py (the V hook), recording.py (what the inversion records), recompute.py (store mode
+"recompute").
 """
 
 import dataclasses

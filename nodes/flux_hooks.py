@@ -8,21 +8,17 @@ Two hooks, installed on a ModelPatcher CLONE and chained with whatever was there
   image-token rows of v before calling the previous override or the real attention.
 State lives on the hook object (newer ComfyUI copies transformer_options per forward).
 
-Store mode "recompute" adds a third hook, SourceBranch, an APPLY_MODEL wrapper registered by key: in
-fused calls the guider runs the source conditioning as the negative ("uncond") rows beside the edit
-rows, the wrapper feeds those rows the inversion's input of the same call, and the attention override
-takes V_source from them instead of from a store.
+Which calls record is decided in nodes/recording.py, which calls fuse in nodes/editing_runs.py; store
+mode "recompute" adds a third hook (nodes/recompute.py).
 """
 
 from __future__ import annotations
 
-import copy
 import functools
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import comfy.patcher_extension
 import torch
 from torch import Tensor
 
@@ -31,6 +27,8 @@ from ..sculptor.solver import CallKey
 from ..sculptor.value_store import ValueStore
 
 Action = Literal["off", "record", "fuse"]
+Schedule = Callable[[CallKey], Action]
+"""schedule(key) -> what the hook does in model call `key`."""
 SourceValues = Callable[[CallKey, int, Tensor], Tensor]
 """(key, block, v_img_edit) -> V_img of the source at the same call and block."""
 
@@ -45,6 +43,7 @@ class ValueHook:
     """Records (inversion) or fuses (S2D-EC detail stage) V_img in the single blocks `blocks`.
 
     image_tokens: N_img, the number of trailing image tokens (reference-latent tokens are refused upstream).
+    schedule: the action of each model call, set by `begin`.
     recompute: V_source comes from the source rows of the batch (store mode "recompute"): source_chunks,
     set by SourceBranch for one model call, flags the batch chunks [B rows each] that are the source;
     their V_img is kept per block until the call key changes, and fused into the other chunks.
@@ -54,6 +53,7 @@ class ValueHook:
 
     blocks: frozenset[int]
     image_tokens: int
+    schedule: Schedule
     store: ValueStore | None = None
     source_values: SourceValues | None = None
     token_mask: Tensor | None = None
@@ -66,10 +66,12 @@ class ValueHook:
     _recomputed: dict[int, Tensor] = field(default_factory=dict, repr=False)
 
     def begin(self, key: CallKey) -> None:
-        """Called before every model call: which call this is (and a fresh recomputed-V_source cache)."""
+        """Called before every model call: which call this is, its action (and a fresh recomputed-V_source
+        cache)."""
         if key != self.key:
             self._recomputed = {}
         self.key = key
+        self.action = self.schedule(key)
 
     def install(self, patcher) -> None:
         """Add the block markers and the attention override to `patcher` (a clone), chaining old ones."""
@@ -77,8 +79,9 @@ class ValueHook:
         replaced = options.get("patches_replace", {}).get("dit", {})
         for index in sorted(self.blocks):
             previous = replaced.get(("single_block", index))
-            patcher.set_model_patch_replace(functools.partial(self._run_block, index, previous),
-                                            "dit", "single_block", index)
+            patcher.set_model_patch_replace(
+                functools.partial(self._run_block, index, previous), "dit", "single_block", index
+            )
         options = patcher.model_options["transformer_options"]
         previous_override = options.get("optimized_attention_override")
         options["optimized_attention_override"] = functools.partial(self._attention, previous_override)
@@ -131,62 +134,15 @@ class ValueHook:
         if not self.recompute:
             return self.source_values(self.key, self.block, v_edit)
         if self.block not in self._recomputed:
-            raise RuntimeError(f"No source rows ran before the edit rows in call {self.key}, block "
-                               f"{self.block}: another node changed how ComfyUI batches cond/uncond. Use "
-                               "store = cpu or device for this inversion.")
+            raise RuntimeError(
+                f"No source rows ran before the edit rows in call {self.key}, block "
+                f"{self.block}: another node changed how ComfyUI batches cond/uncond. Use "
+                "store = cpu or device for this inversion."
+            )
         return self._recomputed[self.block]
-
-
-@dataclass
-class SourceBranch:
-    """APPLY_MODEL wrapper for store mode "recompute" (x [B*,16,h,w] in model space, chunks of B rows
-    listed by transformer_options["cond_or_uncond"], 1 = the negative conditioning = the source prompt).
-    In fused calls it puts source_input(key) [B,16,h,w], the inversion's input of the same call, into the
-    source chunks, so their V equals the recorded one; other calls pass through untouched."""
-
-    hook: ValueHook
-    source_input: Callable[[CallKey], Tensor]
-    wrapper_key: str = "flux_sculptor_source_branch"
-
-    def install(self, patcher) -> None:
-        patcher.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.APPLY_MODEL, self.wrapper_key,
-                                     self._apply_model)
-
-    def _apply_model(self, executor, x: Tensor, t: Tensor, c_concat, c_crossattn, control,
-                     transformer_options: dict, **kwargs) -> Tensor:
-        chunks = [c == 1 for c in transformer_options.get("cond_or_uncond", [0])]
-        if self.hook.action != "fuse" or not any(chunks):
-            return executor(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs)
-        source = self.source_input(self.hook.key).to(device=x.device, dtype=x.dtype)
-        x = torch.cat([source if is_source else part
-                       for part, is_source in zip(x.split(x.shape[0] // len(chunks)), chunks, strict=True)])
-        self.hook.source_chunks = chunks
-        try:
-            return executor(x, t, c_concat, c_crossattn, control, transformer_options, **kwargs)
-        finally:
-            self.hook.source_chunks = None
 
 
 def last_single_blocks(diffusion_model: torch.nn.Module, m: int) -> frozenset[int]:
     """Indices of the last m single-stream blocks (FLUX.1-dev has 38: m=18 gives 20..37)."""
     n = len(diffusion_model.single_blocks)
     return frozenset(range(n - m, n))
-
-
-@functools.cache
-def _velocity_class(base: type) -> type:
-    def calculate_denoised(self, sigma, model_output, model_input):
-        return model_output
-
-    return type(f"Velocity{base.__name__}", (base,), {"calculate_denoised": calculate_denoised})
-
-
-def velocity_sampling(base: torch.nn.Module) -> torch.nn.Module:
-    """A copy of the model's model_sampling whose calculate_denoised returns the raw model output, so the
-    sampler receives the exact velocity v at every sigma, sigma = 0 included (x0 arithmetic loses it there).
-    Same pattern as ComfyUI's ModelSamplingFlux node: a subclass instance set with add_object_patch."""
-    out = _velocity_class(type(base)).__new__(_velocity_class(type(base)))
-    out.__dict__.update(copy.copy(base.__dict__))
-    for name in ("_parameters", "_buffers", "_modules"):
-        out.__dict__[name] = copy.copy(base.__dict__[name])
-    return out

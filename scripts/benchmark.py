@@ -27,7 +27,11 @@ from pathlib import Path
 
 import torch
 
-ROOT = Path(__file__).resolve().parent.parent
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import ROOT, fail
+else:  # python scripts/NAME.py
+    from repo_paths import ROOT, fail
+
 GIB, MIB = 2**30, 2**20
 WALL: dict[str, list[float]] = {}
 
@@ -46,10 +50,30 @@ class Size:
     solver_steps: tuple[int, ...]  # step counts of the fireflow / rf_solver comparison
 
 
-MID = Size(hidden=256, heads=4, depth=2, depth_single=4, latent=64, tokens=256, steps=8, structure_steps=1,
-           value_blocks=2, solver_steps=(8, 30))
-TINY = Size(hidden=64, heads=4, depth=1, depth_single=2, latent=16, tokens=8, steps=4, structure_steps=1,
-            value_blocks=1, solver_steps=(4,))
+MID = Size(
+    hidden=256,
+    heads=4,
+    depth=2,
+    depth_single=4,
+    latent=64,
+    tokens=256,
+    steps=8,
+    structure_steps=1,
+    value_blocks=2,
+    solver_steps=(8, 30),
+)
+TINY = Size(
+    hidden=64,
+    heads=4,
+    depth=1,
+    depth_single=2,
+    latent=16,
+    tokens=8,
+    steps=4,
+    structure_steps=1,
+    value_blocks=1,
+    solver_steps=(4,),
+)
 FLUX_DEV = dict(heads=24, head_dim=128, double=19, single=38, steps=30, structure_steps=3, value_blocks=18)
 
 
@@ -61,12 +85,13 @@ def load_pack() -> dict:
     import_comfyui()
     import comfy.model_management  # noqa: F401  (initialises the CPU device)
 
-    spec = importlib.util.spec_from_file_location("flux_sculptor", ROOT / "__init__.py",
-                                                  submodule_search_locations=[str(ROOT)])
+    spec = importlib.util.spec_from_file_location(
+        "flux_sculptor", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
+    )
     package = importlib.util.module_from_spec(spec)
     sys.modules["flux_sculptor"] = package
     spec.loader.exec_module(package)
-    names = ("nodes.runs", "nodes.flux_driver", "sculptor.solver", "sculptor.value_store")
+    names = ("nodes.editing_runs", "nodes.comfy_sampling", "sculptor.solver", "sculptor.value_store")
     return {name.split(".")[1]: importlib.import_module(f"flux_sculptor.{name}") for name in names}
 
 
@@ -122,8 +147,9 @@ class Bench:
         self.mods, self.size, self.reps, self.k = mods, size, reps, k_edits
         model = build_tiny_flux(0, size.depth, size.depth_single, 0.25, size.hidden, size.heads)
         self.model, self.counter = model.clone(), CallCounter()
-        self.model.add_wrapper_with_key(comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "bench_count",
-                                        self.counter)
+        self.model.add_wrapper_with_key(
+            comfy.patcher_extension.WrappersMP.DIFFUSION_MODEL, "bench_count", self.counter
+        )
         self.source = tiny_conditioning(0, size.tokens)
         self.targets = [tiny_conditioning(1 + i, size.tokens) for i in range(k_edits)]
         self.latent = tiny_latent(0, size.latent, size.latent)
@@ -131,46 +157,93 @@ class Bench:
         self.mask[:, :, : 4 * size.latent] = 1.0  # left half: edit
         self.masks = [self.mask, 1 - self.mask, None, self.mask.transpose(1, 2)][:k_edits]
 
-    def invert(self, store: str = "cpu", solver: str = "rf_solver", dtype: torch.dtype | None = None,
-               steps: int | None = None):
+    def invert(
+        self,
+        store: str = "cpu",
+        solver: str = "rf_solver",
+        dtype: torch.dtype | None = None,
+        steps: int | None = None,
+    ):
         s = self.size
-        return self.mods["runs"].run_inversion(self.model, self.latent, self.source, steps or s.steps, 1.0,
-                                               s.value_blocks, store, solver, dtype, preview=False)
+        return self.mods["editing_runs"].run_inversion(
+            self.model,
+            self.latent,
+            self.source,
+            steps=steps or s.steps,
+            guidance=1.0,
+            value_blocks=s.value_blocks,
+            store=store,
+            solver=solver,
+            store_dtype=dtype,
+            preview=False,
+        )
 
     def plain_invert(self) -> torch.Tensor:
         """The same RF-Solver inversion through the same guider, with no hooks and no recording."""
-        driver, solver = self.mods["flux_driver"], self.mods["solver"]
+        driver, solver = self.mods["comfy_sampling"], self.mods["solver"]
         sigmas = driver.flux_sigmas(self.model, self.size.steps)
 
         def loop(velocity, x, progress):
             return solver.invert(velocity, x, sigmas.tolist(), "rf_solver")[0]
 
-        cond = self.mods["runs"].with_guidance(self.source, 1.0)
-        return driver.run_loop(driver.velocity_clone(self.model), cond, self.latent["samples"], sigmas,
-                               driver.LoopSampler(loop, None), False)
+        cond = driver.with_guidance(self.source, 1.0)
+        return driver.run_loop(
+            driver.velocity_clone(self.model),
+            cond,
+            self.latent["samples"],
+            sigmas,
+            driver.LoopSampler(loop),
+            False,
+        )
 
     def edit(self, inv, fusion: str = "s2d-ec", i: int = 0, guidance: float = 2.0, target=None, mask=...):
         mask = self.masks[i] if mask is ... else mask
         t = self.size.structure_steps
         cond = target or self.targets[i]
-        return self.mods["runs"].run_edit(self.model, inv, cond, mask, t, guidance, fusion, "inversion",
-                                          preview=False)
+        return self.mods["editing_runs"].run_edit(
+            self.model,
+            inv,
+            cond,
+            mask=mask,
+            structure_steps=t,
+            guidance=guidance,
+            fusion=fusion,
+            preview=False,
+        )
 
     def inversion_overhead(self) -> dict:
-        sec, _ = medians(self.reps, {"record": self.invert, "plain": self.plain_invert,
-                                     "recompute": lambda: self.invert("recompute")})
+        sec, _ = medians(
+            self.reps,
+            {
+                "record": self.invert,
+                "plain": self.plain_invert,
+                "recompute": lambda: self.invert("recompute"),
+            },
+        )
         plain = sec["plain"]
-        return {**sec, "ratio": sec["record"] / plain, "ratio_recompute": sec["recompute"] / plain,
-                "extra_call_share": 1 / self.mods["solver"].model_calls(self.size.steps, "rf_solver", True)}
+        return {
+            **sec,
+            "ratio": sec["record"] / plain,
+            "ratio_recompute": sec["recompute"] / plain,
+            "extra_call_share": 1 / self.mods["solver"].model_calls(self.size.steps, "rf_solver", True),
+        }
 
     def edit_overhead(self, inv: dict) -> dict:
         calls: dict = {}
-        runs = {"s2d-ec": lambda: self.edit(inv["cpu"]), "none": lambda: self.edit(inv["cpu"], "none"),
-                "recompute": lambda: self.edit(inv["recompute"])}
+        runs = {
+            "s2d-ec": lambda: self.edit(inv["cpu"]),
+            "none": lambda: self.edit(inv["cpu"], "none"),
+            "recompute": lambda: self.edit(inv["recompute"]),
+        }
         sec, outs = medians(self.reps, {k: self.counter.counted(calls, k, fn) for k, fn in runs.items()})
         none = sec["none"]
-        return {**sec, "ratio": sec["s2d-ec"] / none, "ratio_recompute": sec["recompute"] / none,
-                "calls": calls, "recompute_vs_recorded": rel(outs["recompute"], outs["s2d-ec"])}
+        return {
+            **sec,
+            "ratio": sec["s2d-ec"] / none,
+            "ratio_recompute": sec["recompute"] / none,
+            "calls": calls,
+            "recompute_vs_recorded": rel(outs["recompute"], outs["s2d-ec"]),
+        }
 
     def store_bytes(self, inv: dict) -> dict:
         """Recorded bytes per mode vs value_bytes(); bytes of values on the model device while editing
@@ -181,36 +254,49 @@ class Bench:
         out = {}
         for mode, case in {**inv, "cpu bf16": self.invert("cpu", dtype=torch.bfloat16)}.items():
             calls = self.mods["solver"].model_calls(s.steps, "rf_solver") if mode != "recompute" else 0
-            formula = vs.value_bytes(calls, s.value_blocks, 1, s.heads, tokens, head_dim,
-                                     case.store.dtype or torch.float32)
+            formula = vs.value_bytes(
+                calls, s.value_blocks, 1, s.heads, tokens, head_dim, case.store.dtype or torch.float32
+            )
             reader = vs.CallReader(case.store)
             for key, block in case.store.keys():
                 reader.get(key, block, samples)
             resident = {"device": case.store.nbytes, "recompute": samples.numel() * samples.element_size()}
             latents = sum(x.numel() * x.element_size() for x in [*case.latents, *case.midpoints])
             recorded = case.store.nbytes
-            out[mode] = {"recorded": recorded, "formula": formula, "match": recorded == formula,
-                         "resident": resident.get(mode, reader.peak_nbytes), "latents": latents}
+            out[mode] = {
+                "recorded": recorded,
+                "formula": formula,
+                "match": recorded == formula,
+                "resident": resident.get(mode, reader.peak_nbytes),
+                "latents": latents,
+            }
         return out
 
     def solvers(self, steps: int) -> dict:
         """fireflow vs rf_solver at equal steps: inversion + reconstruction with the source prompt."""
+
         def round_trip(name: str) -> Callable[[], float]:
             def run() -> float:
                 inv = self.invert("cpu", name, steps=steps)
                 back = self.edit(inv, "none", guidance=1.0, target=self.source, mask=None)
                 return rel(back, self.latent["samples"])
+
             return run
 
         calls: dict = {}
         names = ("rf_solver", "fireflow")
         sec, errs = medians(self.reps, {k: self.counter.counted(calls, k, round_trip(k)) for k in names})
         out = {k: {"seconds": sec[k], "calls": calls[k][0], "error": errs[k]} for k in names}
-        return {**out, "steps": steps, "time_ratio": sec["fireflow"] / sec["rf_solver"],
-                "error_ratio": errs["fireflow"] / errs["rf_solver"]}
+        return {
+            **out,
+            "steps": steps,
+            "time_ratio": sec["fireflow"] / sec["rf_solver"],
+            "error_ratio": errs["fireflow"] / errs["rf_solver"],
+        }
 
     def reuse(self, reps: int) -> dict:
         """K edits (different targets and masks) from one inversion vs K independent invert + edit runs."""
+
         def shared():
             one = self.invert()
             return [self.edit(one, i=i) for i in range(self.k)]
@@ -219,12 +305,23 @@ class Bench:
             return [self.edit(self.invert(), i=i) for i in range(self.k)]
 
         calls: dict = {}
-        sec, outs = medians(reps, {"shared": self.counter.counted(calls, "shared", shared),
-                                   "independent": self.counter.counted(calls, "independent", independent)})
+        sec, outs = medians(
+            reps,
+            {
+                "shared": self.counter.counted(calls, "shared", shared),
+                "independent": self.counter.counted(calls, "independent", independent),
+            },
+        )
         same = all(torch.equal(a, b) for a, b in zip(outs["shared"], outs["independent"], strict=True))
-        return {"k": self.k, "reps": reps, **sec, "ratio": sec["shared"] / sec["independent"],
-                "shared_calls": calls["shared"][0], "independent_calls": calls["independent"][0],
-                "same_results": same}
+        return {
+            "k": self.k,
+            "reps": reps,
+            **sec,
+            "ratio": sec["shared"] / sec["independent"],
+            "shared_calls": calls["shared"][0],
+            "independent_calls": calls["independent"][0],
+            "same_results": same,
+        }
 
 
 def measure(mods: dict, size: Size, reps: int, k_edits: int = 4) -> dict:
@@ -259,10 +356,20 @@ def paper_table(model_calls: Callable[..., int]) -> list[dict]:
             edit_calls = model_calls(n, name)
             stored = edit_calls * one_call  # the store keeps exactly the editor's call keys
             detail_calls = (2 if name == "rf_solver" else 1) * (n - t)  # doubled in store mode recompute
-            rows.append({"px": px, "solver": name, "inversion_calls": model_calls(n, name, True),
-                         "edit_calls": edit_calls, "recompute_extra_rows": detail_calls, "device": stored,
-                         "cpu_host": stored, "cpu_resident": one_call,
-                         "recompute_host": (2 * n + 1) * latent_bytes, "recompute_resident": latent_bytes})
+            rows.append(
+                {
+                    "px": px,
+                    "solver": name,
+                    "inversion_calls": model_calls(n, name, True),
+                    "edit_calls": edit_calls,
+                    "recompute_extra_rows": detail_calls,
+                    "device": stored,
+                    "cpu_host": stored,
+                    "cpu_resident": one_call,
+                    "recompute_host": (2 * n + 1) * latent_bytes,
+                    "recompute_resident": latent_bytes,
+                }
+            )
     return rows
 
 
@@ -276,35 +383,55 @@ def row(*cells: object) -> None:
 
 def print_measured(res: dict) -> None:
     s, inv, ed, reuse = (res[k] for k in ("size", "inversion", "edit", "reuse"))
-    print(f"## Measured (CPU, real ComfyUI): Flux hidden {s['hidden']}, {s['heads']} heads x "
-          f"{s['hidden'] // s['heads']}, {s['depth']} double + {s['depth_single']} single blocks, latent "
-          f"{s['latent']}x{s['latent']}, {s['tokens']} text tokens, N={s['steps']}, "
-          f"T={s['structure_steps']}, m={s['value_blocks']}; median of {res['reps']}, CPU seconds, "
-          f"{res['threads']} torch thread(s)")
+    print(
+        f"## Measured (CPU, real ComfyUI): Flux hidden {s['hidden']}, {s['heads']} heads x "
+        f"{s['hidden'] // s['heads']}, {s['depth']} double + {s['depth_single']} single blocks, latent "
+        f"{s['latent']}x{s['latent']}, {s['tokens']} text tokens, N={s['steps']}, "
+        f"T={s['structure_steps']}, m={s['value_blocks']}; median of {res['reps']}, CPU seconds, "
+        f"{res['threads']} torch thread(s)"
+    )
     row("figure", "measured", "goal")
     row("---", "---", "---")
-    row("inversion with recording / no hooks", f"{inv['ratio']:.3f} ({inv['record']:.1f} s / "
+    row(
+        "inversion with recording / no hooks",
+        f"{inv['ratio']:.3f} ({inv['record']:.1f} s / "
         f"{inv['plain']:.1f} s; the extra sigma-1 record call is {inv['extra_call_share']:.3f} of it)",
-        "<= 1.10")
+        "<= 1.10",
+    )
     row("inversion, store recompute / no hooks", f"{inv['ratio_recompute']:.3f}", "-")
-    row("S2D-EC edit (cpu store) / no hooks",
-        f"{ed['ratio']:.3f} ({ed['s2d-ec']:.1f} s / {ed['none']:.1f} s)", "<= 1.05")
+    row(
+        "S2D-EC edit (cpu store) / no hooks",
+        f"{ed['ratio']:.3f} ({ed['s2d-ec']:.1f} s / {ed['none']:.1f} s)",
+        "<= 1.05",
+    )
     (calls, rows), (calls0, rows0) = ed["calls"]["recompute"], ed["calls"]["none"]
-    row("S2D-EC edit (store recompute) / no hooks", f"{ed['ratio_recompute']:.3f} (calls/batch rows "
+    row(
+        "S2D-EC edit (store recompute) / no hooks",
+        f"{ed['ratio_recompute']:.3f} (calls/batch rows "
         f"{calls}/{rows} vs {calls0}/{rows0}; result vs cpu store: rel {ed['recompute_vs_recorded']:.1e})",
-        "-")
+        "-",
+    )
     for sol in res["solvers"]:
         ff, rf, n = sol["fireflow"], sol["rf_solver"], sol["steps"]
-        row(f"fireflow / rf_solver round trip at {n} steps, time", f"{sol['time_ratio']:.3f} (model calls "
-            f"{ff['calls']} vs {rf['calls']})", "<= 0.55")
-        row(f"fireflow / rf_solver round trip at {n} steps, error", f"{sol['error_ratio']:.2f} "
-            f"({ff['error']:.2e} vs {rf['error']:.2e})", "<= 2")
+        row(
+            f"fireflow / rf_solver round trip at {n} steps, time",
+            f"{sol['time_ratio']:.3f} (model calls {ff['calls']} vs {rf['calls']})",
+            "<= 0.55",
+        )
+        row(
+            f"fireflow / rf_solver round trip at {n} steps, error",
+            f"{sol['error_ratio']:.2f} ({ff['error']:.2e} vs {rf['error']:.2e})",
+            "<= 2",
+        )
     k = reuse["k"]
-    row(f"{k} edits from one inversion / {k} x (inversion + edit)", f"{reuse['ratio']:.3f} "
+    row(
+        f"{k} edits from one inversion / {k} x (inversion + edit)",
+        f"{reuse['ratio']:.3f} "
         f"({reuse['shared']:.1f} s / {reuse['independent']:.1f} s, median of {reuse['reps']}; model calls "
         f"{reuse['shared_calls']} vs {reuse['independent_calls']}; identical results: "
         f"{reuse['same_results']})",
-        "-")
+        "-",
+    )
     print()
     row("store mode", "recorded V bytes", "formula", "match", "V bytes on the model device", "host latents")
     row(*["---"] * 6)
@@ -315,17 +442,32 @@ def print_measured(res: dict) -> None:
 
 def print_paper(rows: list[dict]) -> None:
     d = FLUX_DEV
-    print(f"## Paper scale: FLUX.1-dev ({d['double']} double / {d['single']} single blocks, "
-          f"{d['heads']} heads x {d['head_dim']}, bf16), N={d['steps']}, T={d['structure_steps']}, "
-          f"m={d['value_blocks']}")
-    row("image", "solver", "model calls: inversion + edit", "recompute: + batch rows", "device: on GPU",
-        "cpu: host / on GPU", "recompute: host / on GPU")
+    print(
+        f"## Paper scale: FLUX.1-dev ({d['double']} double / {d['single']} single blocks, "
+        f"{d['heads']} heads x {d['head_dim']}, bf16), N={d['steps']}, T={d['structure_steps']}, "
+        f"m={d['value_blocks']}"
+    )
+    row(
+        "image",
+        "solver",
+        "model calls: inversion + edit",
+        "recompute: + batch rows",
+        "device: on GPU",
+        "cpu: host / on GPU",
+        "recompute: host / on GPU",
+    )
     row(*["---"] * 7)
     for r in rows:
         calls = f"{r['inversion_calls']} + {r['edit_calls']} = {r['inversion_calls'] + r['edit_calls']}"
-        row(f"{r['px']}^2", r["solver"], calls, f"+{r['recompute_extra_rows']}", fmt_bytes(r["device"]),
+        row(
+            f"{r['px']}^2",
+            r["solver"],
+            calls,
+            f"+{r['recompute_extra_rows']}",
+            fmt_bytes(r["device"]),
             f"{fmt_bytes(r['cpu_host'])} / {fmt_bytes(r['cpu_resident'])}",
-            f"{fmt_bytes(r['recompute_host'])} / {fmt_bytes(r['recompute_resident'])}")
+            f"{fmt_bytes(r['recompute_host'])} / {fmt_bytes(r['recompute_resident'])}",
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -338,7 +480,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     reps = args.reps or (1 if args.tiny else 3)
     if reps < 1 or args.threads < 1:
-        raise SystemExit("--reps and --threads must be >= 1")
+        fail("--reps and --threads must be >= 1")
     torch.set_num_threads(args.threads)
     mods = load_pack()
     res = None if args.paper_only else measure(mods, TINY if args.tiny else MID, reps)

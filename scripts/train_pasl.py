@@ -27,9 +27,11 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from tqdm import tqdm
 
-if str(Path(__file__).resolve().parents[1]) not in sys.path:  # for `sculptor`; appended, so that
-    sys.path.append(str(Path(__file__).resolve().parents[1]))  # ComfyUI's own `nodes` keeps winning
-from scripts.evaluate_pasl import (  # noqa: E402,E501
+if __package__:  # python -m scripts.NAME
+    from scripts.repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
+else:  # python scripts/NAME.py
+    from repo_paths import PASL_DATA, SHIPPED_WEIGHTS, fail
+from scripts.evaluate_pasl import (
     DEFAULT_DATA,
     evaluate,
     images_to_input,
@@ -37,12 +39,11 @@ from scripts.evaluate_pasl import (  # noqa: E402,E501
     mean_iou,
     prompt_table,
 )
-from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl  # noqa: E402
-from sculptor.regions import REGIONS, TRAIN_PROMPTS  # noqa: E402
-from sculptor.text_features import ENCODER_DIMS, get_encoder  # noqa: E402
+from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS
+from sculptor.pasl import PASL, PASLConfig, load_pasl, read_metadata, save_pasl
+from sculptor.text_features import ENCODER_DIMS, get_encoder
 
-ROOT = Path(__file__).resolve().parents[1]
-CACHE = DEFAULT_DATA.parents[1] / "pasl_train"
+CACHE = PASL_DATA.parents[1] / "pasl_train"
 # Text augmentation: every training phrasing is also encoded inside these neutral wrappers, so the
 # projector sees many nearby text vectors per region instead of 11 isolated points.
 TEMPLATES = ("{}", "{} in the portrait", "a photo of {}", "edit: {}", "{}, please", "portrait, {}")
@@ -107,10 +108,15 @@ def prepare(data: dict[str, np.ndarray], resolution: int) -> tuple[torch.Tensor,
     idx = np.flatnonzero(~data["holdout"])
     xs, ys = [], []
     for i in range(0, len(idx), 64):
-        sl = idx[i:i + 64]
+        sl = idx[i : i + 64]
         x = images_to_input(data["images"][sl], resolution)
-        y = F.interpolate(torch.from_numpy(data["masks"][sl]).float(), size=x.shape[-2:],
-                          mode="bilinear", antialias=True, align_corners=False)
+        y = F.interpolate(
+            torch.from_numpy(data["masks"][sl]).float(),
+            size=x.shape[-2:],
+            mode="bilinear",
+            antialias=True,
+            align_corners=False,
+        )
         xs.append((x * 255).round().to(torch.uint8))
         ys.append((y * 255).round().to(torch.uint8))
     return torch.cat(xs), torch.cat(ys)
@@ -143,6 +149,7 @@ def load_checkpoint(model: PASL, opt: torch.optim.AdamW, folder: Path) -> dict:
 
 def plot(history: list[dict], path: Path) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
@@ -192,23 +199,39 @@ def main() -> None:
     ap.add_argument("--lr", type=float, default=5e-4)
     ap.add_argument("--wd", type=float, default=2e-2)
     ap.add_argument("--warmup", type=int, default=100, help="linear warm-up steps before the cosine")
-    ap.add_argument("--bf16", action=argparse.BooleanOptionalAction, default=True,
-                    help="bfloat16 autocast for the CNN (about 2x faster on AVX512-BF16 CPUs)")
+    ap.add_argument(
+        "--bf16",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="bfloat16 autocast for the CNN (about 2x faster on AVX512-BF16 CPUs)",
+    )
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--time-budget", type=float, default=0.0,
-                    help="seconds (wall clock, all runs of a resumed training): the cosine then runs over "
-                         "whichever of steps or time is further along, and training stops when it ends")
+    ap.add_argument(
+        "--time-budget",
+        type=float,
+        default=0.0,
+        help="seconds (wall clock, all runs of a resumed training): the cosine then runs over "
+        "whichever of steps or time is further along, and training stops when it ends",
+    )
     ap.add_argument("--eval-limit", type=int, default=50, help="held-out images for the per-epoch IoU")
-    ap.add_argument("--text-noise", type=float, default=0.4,
-                    help="norm of the Gaussian noise added to the unit text vector each step (0: off)")
+    ap.add_argument(
+        "--text-noise",
+        type=float,
+        default=0.4,
+        help="norm of the Gaussian noise added to the unit text vector each step (0: off)",
+    )
     ap.add_argument("--no-templates", action="store_true", help="train on the bare phrasings only")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--workdir", type=Path, default=CACHE)
-    ap.add_argument("--out", type=Path, default=ROOT / "pasl_weights" / "pasl_minilm_celeba.safetensors")
+    ap.add_argument("--out", type=Path, default=SHIPPED_WEIGHTS)
     ap.add_argument("--resume", action="store_true")
-    ap.add_argument("--init-from", type=Path, default=None,
-                    help="start a new training round from these PASL weights (fresh AdamW and schedule); "
-                         "with --resume, a checkpoint already in --workdir wins, so give each round its own")
+    ap.add_argument(
+        "--init-from",
+        type=Path,
+        default=None,
+        help="start a new training round from these PASL weights (fresh AdamW and schedule); "
+        "with --resume, a checkpoint already in --workdir wins, so give each round its own",
+    )
     ap.add_argument("--benchmark", action="store_true")
     args = ap.parse_args()
     if args.benchmark:
@@ -225,14 +248,15 @@ def main() -> None:
     steps_per_epoch = n // args.batch
     total = steps_per_epoch * args.epochs
     torch.manual_seed(args.seed)
-    model = PASL(PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder],
-                            resolution=args.resolution))
+    model = PASL(
+        PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder], resolution=args.resolution)
+    )
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
     state = {"epoch": 0, "step": 0, "train_seconds": 0.0, "wall_seconds": 0.0, "history": []}
     if args.init_from is not None:
         init = load_pasl(args.init_from, encoder=args.encoder)
         if init.config != model.config:
-            raise SystemExit(f"{args.init_from} has config {init.config}, this run wants {model.config}")
+            fail(f"{args.init_from} has config {init.config}, this run wants {model.config}")
         model.load_state_dict(init.state_dict())
         meta = read_metadata(args.init_from)
         before = f", itself from {meta['init_from']}" if "init_from" in meta else ""
@@ -240,8 +264,11 @@ def main() -> None:
     if args.resume and (args.workdir / "last.json").is_file():
         state = load_checkpoint(model, opt, args.workdir)
         print(f"resumed at epoch {state['epoch']}, step {state['step']}", flush=True)
-    print(f"{n} training images at {tuple(xs.shape[-2:])}, {steps_per_epoch} steps/epoch, "
-          f"{args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}", flush=True)
+    print(
+        f"{n} training images at {tuple(xs.shape[-2:])}, {steps_per_epoch} steps/epoch, "
+        f"{args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}",
+        flush=True,
+    )
     run_start, wall_before = time.time(), state["wall_seconds"]
 
     def time_progress() -> float:
@@ -255,13 +282,14 @@ def main() -> None:
         perm = torch.randperm(n, generator=g)
         sums = np.zeros(3)
         t0 = time.time()
-        bar = tqdm(range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=20,
-                   file=sys.stdout)
+        bar = tqdm(
+            range(steps_per_epoch), desc=f"epoch {epoch + 1}/{args.epochs}", mininterval=20, file=sys.stdout
+        )
         done = 0
         for k in bar:
             if time_progress() >= 1:
                 break
-            sl = perm[k * args.batch:(k + 1) * args.batch]
+            sl = perm[k * args.batch : (k + 1) * args.batch]
             x, y = augment(xs[sl].float() / 255, ys[sl].float() / 255, g)
             pick = offsets + (torch.rand(len(sl), len(REGIONS), generator=g) * counts).long()
             for group in opt.param_groups:
@@ -283,32 +311,49 @@ def main() -> None:
         model.eval()
         res = mean_iou(evaluate(model, data, encoder, limit=args.eval_limit, refine=False))
         mean = sums / max(done, 1)
-        state["history"].append({"epoch": epoch + 1, "steps": done,
-                                 "loss": mean[0], "bce": mean[1], "dice": mean[2],
-                                 "iou_train": res["train"], "iou_unseen": res["unseen"],
-                                 "epoch_seconds": time.time() - t0})
+        state["history"].append(
+            {
+                "epoch": epoch + 1,
+                "steps": done,
+                "loss": mean[0],
+                "bce": mean[1],
+                "dice": mean[2],
+                "iou_train": res["train"],
+                "iou_unseen": res["unseen"],
+                "epoch_seconds": time.time() - t0,
+            }
+        )
         state["epoch"] = epoch + 1
         state["wall_seconds"] = wall_before + time.time() - run_start
         save_checkpoint(model, opt, state, args.workdir)
         plot(state["history"], args.workdir / "pasl_training.png")
-        print(f"epoch {epoch + 1}: loss {mean[0]:.4f} (bce {mean[1]:.4f}, dice {mean[2]:.4f}), held-out "
-              f"IoU train prompts {res['train']:.3f}, unseen {res['unseen']:.3f}, "
-              f"{time.time() - t0:.0f}s", flush=True)
+        print(
+            f"epoch {epoch + 1}: loss {mean[0]:.4f} (bce {mean[1]:.4f}, dice {mean[2]:.4f}), held-out "
+            f"IoU train prompts {res['train']:.3f}, unseen {res['unseen']:.3f}, "
+            f"{time.time() - t0:.0f}s",
+            flush=True,
+        )
     args.out.parent.mkdir(parents=True, exist_ok=True)
     partial = state["history"][-1]["steps"] if state["history"] else 0
     epochs = str(state["epoch"])
     if partial < steps_per_epoch:
         epochs = f"{state['epoch'] - 1} + {partial}/{steps_per_epoch} steps"
-    extra = {"epochs": epochs, "steps": str(state["step"]), "train_seconds": f"{state['train_seconds']:.0f}",
-             "data": "CelebA 000001-000899"}
+    extra = {
+        "epochs": epochs,
+        "steps": str(state["step"]),
+        "train_seconds": f"{state['train_seconds']:.0f}",
+        "data": "CelebA 000001-000899",
+    }
     if state.get("init_from"):
         extra["init_from"] = state["init_from"]
     save_pasl(model, args.out, extra=extra)
     if args.out.parent.resolve() != args.workdir.resolve():
         shutil.copy(args.workdir / "pasl_training.png", args.out.with_name("pasl_training.png"))
     (args.out.with_name("pasl_training_history.json")).write_text(json.dumps(state["history"], indent=1))
-    print(f"wrote {args.out} after {state['epoch']} epochs, {state['train_seconds']:.0f}s of training",
-          flush=True)
+    print(
+        f"wrote {args.out} after {state['epoch']} epochs, {state['train_seconds']:.0f}s of training",
+        flush=True,
+    )
 
 
 if __name__ == "__main__":

@@ -22,7 +22,9 @@ class Inversion:
     after process_latent_in); latents[N] is the clean source, latents[0] the inverted noise.
     store: recorded V_img of `value_blocks` per model call (see sculptor.solver.CallKey).
     model_identity: opaque token of the MODEL it was made with; source_conditioning: the CONDITIONING
-    used (with the inversion guidance), kept for store mode "recompute".
+    used (with the inversion guidance), kept for store mode "recompute" and for empty masks.
+    source_samples, noise_samples: the inverted LATENT samples [B,16,h,w] and the inverted noise, in the
+    user's latent space (before process_latent_in / after process_latent_out).
     midpoints: store mode "recompute" only: midpoints[j] [B,16,h,w] is the input of the inversion's call
     ("mid", j), so with `latents` every call's source input is known exactly (see source_input)."""
 
@@ -34,7 +36,8 @@ class Inversion:
     guidance: float
     model_identity: Any
     source_conditioning: Any = None
-    extra: dict = field(default_factory=dict)
+    source_samples: Tensor | None = None
+    noise_samples: Tensor | None = None
     midpoints: list[Tensor] = field(default_factory=list)
 
     @property
@@ -63,9 +66,3 @@ class Inversion:
         if not self.midpoints:
             raise ValueError("This inversion kept no midpoint latents; make it with store = recompute.")
         return self.midpoints[key.index]
-
-    def release(self) -> None:
-        """Free the recorded values and latents (the object is unusable afterwards)."""
-        self.store.clear()
-        self.latents = []
-        self.midpoints = []

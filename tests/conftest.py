@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 from comfy_home import FS_HOME, PACK_DIR, comfyui_version, import_comfyui
-from pack_access import pack_module
+from helpers import pack_module
 
 # The PASL dataset venv (mediapipe, numpy<2) that scripts/test.sh creates; found without the variable too.
 if (FS_HOME / "venv-data" / "bin" / "python").exists():

@@ -17,8 +17,10 @@ from __future__ import annotations
 
 import logging
 
+import helpers
 import pytest
 import torch
+from helpers import edit, rel
 
 
 @pytest.fixture(scope="module")
@@ -28,16 +30,7 @@ def small(tiny_flux, tiny_cond, tiny_latent):
 
 
 def invert(inv_node, model, latent, cond, steps=3, value_blocks=1, store="cpu"):
-    out = inv_node.execute(model=model, latent=latent, conditioning=cond, steps=steps, guidance=1.0,
-                           value_blocks=value_blocks, store=store).result
-    return out[0]
-
-
-def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec", path="inversion",
-         guidance=2.0):
-    out = s2d_node.execute(model=model, inversion=inversion, conditioning=cond, structure_steps=T,
-                           guidance=guidance, fusion=fusion, source_path=path, mask=mask).result
-    return out[0]["samples"]
+    return helpers.invert(inv_node, model, latent, cond, steps, value_blocks, store=store)
 
 
 @pytest.fixture(scope="module")
@@ -46,21 +39,31 @@ def inversion(inv_node, small):
     return invert(inv_node, model, latent, source)
 
 
-def rel(a, b) -> float:
-    return float((a - b).norm() / b.norm())
-
-
 def tiny_sd15():
     """A real (random, tiny) SD1.5-style MODEL from ComfyUI's own classes: UNet, not Flux."""
     import comfy.model_patcher
     import comfy.supported_models
 
-    cfg = {"use_checkpoint": False, "image_size": 32, "out_channels": 4, "use_spatial_transformer": True,
-           "legacy": False, "adm_in_channels": None, "in_channels": 4, "model_channels": 32,
-           "num_res_blocks": [1], "transformer_depth": [1], "channel_mult": [1],
-           "transformer_depth_middle": 1, "use_linear_in_transformer": False, "context_dim": 32,
-           "num_heads": 2, "transformer_depth_output": [1, 1], "use_temporal_attention": False,
-           "use_temporal_resblock": False}
+    cfg = {
+        "use_checkpoint": False,
+        "image_size": 32,
+        "out_channels": 4,
+        "use_spatial_transformer": True,
+        "legacy": False,
+        "adm_in_channels": None,
+        "in_channels": 4,
+        "model_channels": 32,
+        "num_res_blocks": [1],
+        "transformer_depth": [1],
+        "channel_mult": [1],
+        "transformer_depth_middle": 1,
+        "use_linear_in_transformer": False,
+        "context_dim": 32,
+        "num_heads": 2,
+        "transformer_depth_output": [1, 1],
+        "use_temporal_attention": False,
+        "use_temporal_resblock": False,
+    }
     config = comfy.supported_models.SD15(cfg)
     config.set_inference_dtype(torch.float32, None)
     model = config.get_model({}, device=torch.device("cpu"))
@@ -82,10 +85,27 @@ def tiny_variant(kind: str):
     elif kind == "schnell":
         config = comfy.supported_models.FluxSchnell({**cfg, "guidance_embed": False})
     else:
-        keep = ("in_channels", "out_channels", "context_in_dim", "hidden_size", "mlp_ratio", "num_heads",
-                "depth", "depth_single_blocks", "axes_dim", "theta", "patch_size", "qkv_bias")
-        chroma = {k: cfg[k] for k in keep} | {"image_model": "chroma", "in_dim": 16, "out_dim": 64,
-                                              "hidden_dim": 32, "n_layers": 1}
+        keep = (
+            "in_channels",
+            "out_channels",
+            "context_in_dim",
+            "hidden_size",
+            "mlp_ratio",
+            "num_heads",
+            "depth",
+            "depth_single_blocks",
+            "axes_dim",
+            "theta",
+            "patch_size",
+            "qkv_bias",
+        )
+        chroma = {k: cfg[k] for k in keep} | {
+            "image_model": "chroma",
+            "in_dim": 16,
+            "out_dim": 64,
+            "hidden_dim": 32,
+            "n_layers": 1,
+        }
         config = comfy.supported_models.Chroma(chroma)
     config.set_inference_dtype(torch.float32, None)
     model = config.get_model({}, device=torch.device("cpu"))
@@ -112,9 +132,14 @@ def test_flux_without_comfyuis_blocks_is_refused(inv_node, small, tiny_flux):
         invert(inv_node, replaced, latent, source)
 
 
-@pytest.mark.parametrize("kind, message", [("fill", "takes 96 input channels .*Fill"),
-                                           ("chroma", "Flux-derived model \\(Chroma\\).*FLUX.1-dev"),
-                                           ("flux2", "Flux-derived model \\(Flux2\\)")])
+@pytest.mark.parametrize(
+    "kind, message",
+    [
+        ("fill", "takes 96 input channels .*Fill"),
+        ("chroma", "Flux-derived model \\(Chroma\\).*FLUX.1-dev"),
+        ("flux2", "Flux-derived model \\(Flux2\\)"),
+    ],
+)
 def test_unsupported_flux_variants_are_refused(inv_node, small, kind, message):
     _, source, _, latent = small
     with pytest.raises(ValueError, match=message):
@@ -133,8 +158,9 @@ def test_kontext_reference_latents_are_refused(inv_node, s2d_node, small, invers
     import node_helpers
 
     model, source, target, latent = small
-    kontext = node_helpers.conditioning_set_values(source, {"reference_latents": [latent["samples"]]},
-                                                   append=True)
+    kontext = node_helpers.conditioning_set_values(
+        source, {"reference_latents": [latent["samples"]]}, append=True
+    )
     with pytest.raises(ValueError, match="reference latents \\(FLUX.1 Kontext\\).*use CLIPTextEncode"):
         invert(inv_node, model, latent, kontext)
     with pytest.raises(ValueError, match="reference latents"):
@@ -147,10 +173,12 @@ def test_conditioning_from_another_text_encoder_is_refused(inv_node, small):
     sdxl_like = [[torch.randn(1, 8, 2048), dict(options)]]
     no_pooled = [[cond, {k: v for k, v in options.items() if k != "pooled_output"}]]
     nan = [[cond.clone().index_fill_(1, torch.tensor([0]), float("nan")), dict(options)]]
-    for bad, message in ((sdxl_like, "2048-dim text features but this Flux model takes 32.*DualCLIPLoader"),
-                         (no_pooled, "no clip_l pooled output.*DualCLIPLoader"),
-                         (nan, "NaN or inf.*re-encode the prompt"),
-                         ([], "conditioning is empty")):
+    for bad, message in (
+        (sdxl_like, "2048-dim text features but this Flux model takes 32.*DualCLIPLoader"),
+        (no_pooled, "no clip_l pooled output.*DualCLIPLoader"),
+        (nan, "NaN or inf.*re-encode the prompt"),
+        ([], "conditioning is empty"),
+    ):
         with pytest.raises(ValueError, match=message):
             invert(inv_node, model, latent, bad)
 
@@ -169,11 +197,16 @@ def test_sampler_needs_the_inversions_model(s2d_node, small, inversion, tiny_flu
     assert out.shape == (1, 16, 16, 16)
 
 
-@pytest.mark.parametrize("case, message", [
-    ("sd_latent", "must be a Flux LATENT \\[B,16,h,w\\]; got shape \\[1, 4, 16, 16\\].*VAEEncode"),
-    ("nan", "NaN or inf.*re-encode"), ("inf", "NaN or inf"), ("empty", "all zeros.*VAEEncode"),
-    ("noise_mask", "noise_mask.*plain VAEEncode.*`mask` input"),
-])
+@pytest.mark.parametrize(
+    "case, message",
+    [
+        ("sd_latent", "must be a Flux LATENT \\[B,16,h,w\\]; got shape \\[1, 4, 16, 16\\].*VAEEncode"),
+        ("nan", "NaN or inf.*re-encode"),
+        ("inf", "NaN or inf"),
+        ("empty", "all zeros.*VAEEncode"),
+        ("noise_mask", "noise_mask.*plain VAEEncode.*`mask` input"),
+    ],
+)
 def test_bad_latents_are_refused(inv_node, small, case, message):
     model, source, _, latent = small
     samples = latent["samples"].clone()
@@ -240,9 +273,14 @@ def test_masks_with_bad_values_or_batches_are_refused(inv_node, s2d_node, small,
     nan[0, 0, 0] = float("nan")
     inf = torch.rand(2, 32, 32)
     inf[1, 5, 5] = float("inf")
-    for mask, message in ((nan, "NaN or inf"), (inf, "NaN or inf"),
-                          (torch.rand(3, 32, 32), "mask batch 3 does not match the latent batch 2; give one "
-                                                  "mask for all images or one per image")):
+    for mask, message in (
+        (nan, "NaN or inf"),
+        (inf, "NaN or inf"),
+        (
+            torch.rand(3, 32, 32),
+            "mask batch 3 does not match the latent batch 2; give one mask for all images or one per image",
+        ),
+    ):
         with pytest.raises(ValueError, match=message):
             edit(s2d_node, model, pair, target, mask=mask)
     single = invert(inv_node, model, tiny_latent(5), source)
@@ -295,8 +333,9 @@ def test_mask_at_the_uncropped_image_size_is_cropped_like_vae_encode(s2d_node, s
     cropped = mask[:, 3:131, 1:129]
     assert torch.equal(out, edit(s2d_node, model, inversion, target, mask=cropped, T=3, fusion="latent"))
     stretched = torch.nn.functional.interpolate(mask[None], size=(128, 128), mode="bilinear")[0]
-    assert not torch.equal(out, edit(s2d_node, model, inversion, target, mask=stretched, T=3,
-                                     fusion="latent"))
+    assert not torch.equal(
+        out, edit(s2d_node, model, inversion, target, mask=stretched, T=3, fusion="latent")
+    )
 
 
 def test_empty_mask_warns_and_returns_the_reconstruction(inv_node, s2d_node, small, caplog):
@@ -328,4 +367,3 @@ def test_odd_latent_sizes_reconstruct_through_flux_padding(inv_node, s2d_node, s
     assert out.shape == (1, 16, h, w)
     assert rel(out, latent["samples"]) <= 1e-3
     assert edit(s2d_node, model, inv, source, mask=mask + 1, T=2).shape == (1, 16, h, w)
-

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import pack_module
 
 
 @pytest.fixture(scope="module")
@@ -31,10 +31,17 @@ def pasl_files(pack, tmp_path_factory) -> dict[str, str]:
     clip_model = sculpt.PASL(sculpt.PASLConfig(encoder="clip-l", text_dim=768, resolution=64))
     sculpt.save_pasl(clip_model, folder / "clipl.safetensors")
     minilm_meta = sculpt.read_metadata(folder / "minilm.safetensors")
-    save_file({k: v.contiguous() for k, v in clip_model.state_dict().items()},
-              str(folder / "mislabelled.safetensors"), metadata=minilm_meta)
-    return {"minilm": "minilm.safetensors", "clip-l": "clipl.safetensors",
-            "mislabelled": "mislabelled.safetensors", "folder": str(folder)}
+    save_file(
+        {k: v.contiguous() for k, v in clip_model.state_dict().items()},
+        str(folder / "mislabelled.safetensors"),
+        metadata=minilm_meta,
+    )
+    return {
+        "minilm": "minilm.safetensors",
+        "clip-l": "clipl.safetensors",
+        "mislabelled": "mislabelled.safetensors",
+        "folder": str(folder),
+    }
 
 
 def locate(pasl, weights: str, prompt: str = "hair", image=None, clip=None):
@@ -71,12 +78,18 @@ def clip_g_only():
 
     with open(os.path.join(os.path.dirname(comfy.sd1_clip.__file__), "sd1_clip_config.json")) as f:
         config = json.load(f)
-    config.update(hidden_size=64, intermediate_size=128, num_attention_heads=2, num_hidden_layers=2,
-                  projection_dim=64)
+    config.update(
+        hidden_size=64, intermediate_size=128, num_attention_heads=2, num_hidden_layers=2, projection_dim=64
+    )
     target = comfy.supported_models_base.ClipTarget(
         functools.partial(comfy.sd1_clip.SD1Tokenizer, clip_name="g"),
-        functools.partial(comfy.sd1_clip.SD1ClipModel, clip_name="g", clip_model=comfy.sd1_clip.SDClipModel,
-                          textmodel_json_config=config))
+        functools.partial(
+            comfy.sd1_clip.SD1ClipModel,
+            clip_name="g",
+            clip_model=comfy.sd1_clip.SDClipModel,
+            textmodel_json_config=config,
+        ),
+    )
     clip = comfy.sd.CLIP(target, model_options={"dtype": torch.float32})
     assert hasattr(clip.cond_stage_model, "clip_g") and list(clip.tokenize("hair")) == ["g"]
     return clip
@@ -105,15 +118,33 @@ def test_pasl_images_of_odd_size_channels_and_values(pasl, pasl_files):
 def test_pasl_mask_batch_must_fit_the_inversion(pack, pasl, pasl_files, tiny_flux, tiny_cond, tiny_latent):
     """An IMAGE batch of 2 gives 2 masks; the single-image inversion refuses them with the batch rule."""
     model = tiny_flux(seed=0, depth=1, depth_single=2)
-    inversion = pack_module(pack, "nodes.inversion").FluxSculptorInversion.execute(
-        model=model, latent=tiny_latent(0), conditioning=tiny_cond(0), steps=3, guidance=1.0, value_blocks=1,
-        store="cpu").result[0]
+    inversion = (
+        pack_module(pack, "nodes.inversion")
+        .FluxSculptorInversion.execute(
+            model=model,
+            latent=tiny_latent(0),
+            conditioning=tiny_cond(0),
+            steps=3,
+            guidance=1.0,
+            value_blocks=1,
+            store="cpu",
+        )
+        .result[0]
+    )
     sampler = pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler
     mask, _ = locate(pasl, pasl_files["minilm"], image=torch.rand(2, 128, 128, 3))
 
     def edit(m):
-        return sampler.execute(model=model, inversion=inversion, conditioning=tiny_cond(1), structure_steps=1,
-                               guidance=2.0, fusion="s2d-ec", source_path="inversion", mask=m).result[0]
+        return sampler.execute(
+            model=model,
+            inversion=inversion,
+            conditioning=tiny_cond(1),
+            structure_steps=1,
+            guidance=2.0,
+            fusion="s2d-ec",
+            source_path="inversion",
+            mask=m,
+        ).result[0]
 
     with pytest.raises(ValueError, match="mask batch 2 does not match the latent batch 1"):
         edit(mask)

@@ -3,6 +3,8 @@ in our checks reach the user in /history. Node-level cases: tests/test_bad_input
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import pytest
 
 pytestmark = pytest.mark.server
@@ -11,21 +13,45 @@ pytestmark = pytest.mark.server
 def server_graph(**changes) -> dict:
     """tiny model -> inversion -> S2D-EC (mask from a test LoadImage stand-in); `changes` replace nodes."""
     graph = {
-        "model": {"class_type": "FluxSculptorTestTinyFlux",
-                  "inputs": {"seed": 0, "depth": 1, "depth_single": 2, "weight_scale": 0.25}},
+        "model": {
+            "class_type": "FluxSculptorTestTinyFlux",
+            "inputs": {"seed": 0, "depth": 1, "depth_single": 2, "weight_scale": 0.25},
+        },
         "source": {"class_type": "FluxSculptorTestTinyConditioning", "inputs": {"seed": 0, "tokens": 8}},
         "target": {"class_type": "FluxSculptorTestTinyConditioning", "inputs": {"seed": 1, "tokens": 8}},
-        "latent": {"class_type": "FluxSculptorTestTinyLatent",
-                   "inputs": {"seed": 0, "height": 16, "width": 16}},
-        "image": {"class_type": "FluxSculptorTestTinyImage",
-                  "inputs": {"seed": 0, "height": 128, "width": 128, "painted": True}},
-        "inv": {"class_type": "FluxSculptorInversion",
-                "inputs": {"model": ["model", 0], "latent": ["latent", 0], "conditioning": ["source", 0],
-                           "steps": 3, "guidance": 1.0, "value_blocks": 1, "store": "cpu"}},
-        "edit": {"class_type": "FluxSculptorS2DECSampler",
-                 "inputs": {"model": ["model", 0], "inversion": ["inv", 0], "conditioning": ["target", 0],
-                            "mask": ["image", 1], "structure_steps": 1, "guidance": 2.0, "fusion": "s2d-ec",
-                            "source_path": "inversion"}},
+        "latent": {
+            "class_type": "FluxSculptorTestTinyLatent",
+            "inputs": {"seed": 0, "height": 16, "width": 16},
+        },
+        "image": {
+            "class_type": "FluxSculptorTestTinyImage",
+            "inputs": {"seed": 0, "height": 128, "width": 128, "painted": True},
+        },
+        "inv": {
+            "class_type": "FluxSculptorInversion",
+            "inputs": {
+                "model": ["model", 0],
+                "latent": ["latent", 0],
+                "conditioning": ["source", 0],
+                "steps": 3,
+                "guidance": 1.0,
+                "value_blocks": 1,
+                "store": "cpu",
+            },
+        },
+        "edit": {
+            "class_type": "FluxSculptorS2DECSampler",
+            "inputs": {
+                "model": ["model", 0],
+                "inversion": ["inv", 0],
+                "conditioning": ["target", 0],
+                "mask": ["image", 1],
+                "structure_steps": 1,
+                "guidance": 2.0,
+                "fusion": "s2d-ec",
+                "source_path": "inversion",
+            },
+        },
         "stats": {"class_type": "FluxSculptorTestLatentStats", "inputs": {"latent": ["edit", 0]}},
     }
     for name, node in changes.items():
@@ -61,23 +87,67 @@ def load_image_without_alpha(server) -> dict:
     return {"class_type": "LoadImage", "inputs": {"image": "no_alpha.png"}}
 
 
+class ServerCase(NamedTuple):
+    """A graph change (node name -> new node or a named rewiring), the node that must fail, its message."""
+
+    changes: dict
+    node_type: str
+    message: str
+
+
 SERVER_CASES = {
-    "sd_latent": ({"latent": {"class_type": "EmptyLatentImage",
-                              "inputs": {"width": 128, "height": 128, "batch_size": 1}}},
-                  "FluxSculptorInversion", "must be a Flux LATENT [B,16,h,w]"),
-    "empty_latent": ({"latent": {"class_type": "EmptySD3LatentImage",
-                                 "inputs": {"width": 128, "height": 128, "batch_size": 1}}},
-                     "FluxSculptorInversion", "all zeros (an empty latent?)"),
-    "kontext": ({"ref": {"class_type": "ReferenceLatent",
-                         "inputs": {"conditioning": ["source", 0], "latent": ["latent", 0]}},
-                 "inv": "source->ref"}, "FluxSculptorInversion", "reference latents (FLUX.1 Kontext)"),
-    "other_model": ({"model2": {"class_type": "FluxSculptorTestTinyFlux",
-                                "inputs": {"seed": 1, "depth": 1, "depth_single": 2, "weight_scale": 0.25}},
-                     "edit": "model->model2"}, "FluxSculptorS2DECSampler", "same MODEL as the inversion"),
-    "value_blocks": ({"inv": "value_blocks=5"}, "FluxSculptorInversion",
-                     "value_blocks must be between 1 and 2"),
-    "placeholder": ({"image": "load_image"}, "FluxSculptorS2DECSampler",
-                    "LoadImage's 64x64 empty placeholder"),
+    "sd_latent": ServerCase(
+        {
+            "latent": {
+                "class_type": "EmptyLatentImage",
+                "inputs": {"width": 128, "height": 128, "batch_size": 1},
+            }
+        },
+        "FluxSculptorInversion",
+        "must be a Flux LATENT [B,16,h,w]",
+    ),
+    "empty_latent": ServerCase(
+        {
+            "latent": {
+                "class_type": "EmptySD3LatentImage",
+                "inputs": {"width": 128, "height": 128, "batch_size": 1},
+            }
+        },
+        "FluxSculptorInversion",
+        "all zeros (an empty latent?)",
+    ),
+    "kontext": ServerCase(
+        {
+            "ref": {
+                "class_type": "ReferenceLatent",
+                "inputs": {"conditioning": ["source", 0], "latent": ["latent", 0]},
+            },
+            "inv": "source->ref",
+        },
+        "FluxSculptorInversion",
+        "reference latents (FLUX.1 Kontext)",
+    ),
+    "other_model": ServerCase(
+        {
+            "model2": {
+                "class_type": "FluxSculptorTestTinyFlux",
+                "inputs": {"seed": 1, "depth": 1, "depth_single": 2, "weight_scale": 0.25},
+            },
+            "edit": "model->model2",
+        },
+        "FluxSculptorS2DECSampler",
+        "same MODEL as the inversion",
+    ),
+    "value_blocks": ServerCase(
+        {"inv": "value_blocks=5"},
+        "FluxSculptorInversion",
+        "value_blocks must be between 1 and 2",
+    ),
+    "placeholder": ServerCase(
+        {"image": "load_image"},
+        "FluxSculptorS2DECSampler",
+        "LoadImage's 64x64 empty placeholder",
+    ),
 }
 
 
@@ -101,5 +171,5 @@ def test_errors_reach_the_user_through_the_server(server, case):
     assert error["exception_type"].endswith("ValueError")
     assert message in error["exception_message"]
     frames = "".join(error["traceback"])
-    assert "nodes/runs.py" in frames and "/torch/" not in frames  # raised by our checks, not deep in torch
-
+    ours = ("nodes/checks.py", "sculptor/masks.py")  # raised by our checks, not deep in torch
+    assert any(name in frames for name in ours) and "/torch/" not in frames

@@ -14,16 +14,26 @@ ROOT = Path(__file__).resolve().parent.parent
 @pytest.fixture(scope="module")
 def tiny_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("benchmark") / "tiny.json"
-    done = subprocess.run([sys.executable, "-m", "scripts.benchmark", "--tiny", "--json", str(out)], cwd=ROOT,
-                          capture_output=True, text=True, timeout=900)
+    done = subprocess.run(
+        [sys.executable, "-m", "scripts.benchmark", "--tiny", "--json", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout, json.loads(out.read_text())
 
 
 def test_tables_print(tiny_run):
     stdout, _ = tiny_run
-    for heading in ("## Measured (CPU, real ComfyUI)", "| store mode |", "## Paper scale: FLUX.1-dev",
-                    "| 1024^2 | rf_solver | 61 + 60 = 121 |", "| 1024^2 | fireflow | 32 + 31 = 63 |"):
+    for heading in (
+        "## Measured (CPU, real ComfyUI)",
+        "| store mode |",
+        "## Paper scale: FLUX.1-dev",
+        "| 1024^2 | rf_solver | 61 + 60 = 121 |",
+        "| 1024^2 | fireflow | 32 + 31 = 63 |",
+    ):
         assert heading in stdout, heading
 
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import pytest
 import torch
+from helpers import edit, half_mask, invert
 
 
 @pytest.fixture(scope="module")
@@ -26,39 +27,6 @@ def conds(tiny_cond, tiny_latent):
 
 # (solver, store) combinations under test
 MODES = [("rf_solver", "cpu"), ("fireflow", "device"), ("rf_solver", "recompute"), ("fireflow", "recompute")]
-
-
-def invert(inv_node, model, latent, cond, steps=4, value_blocks=2, solver="rf_solver", store="cpu"):
-    return inv_node.execute(
-        model=model,
-        latent=latent,
-        conditioning=cond,
-        steps=steps,
-        guidance=1.0,
-        value_blocks=value_blocks,
-        store=store,
-        solver=solver,
-    ).result[0]
-
-
-def edit(s2d_node, model, inversion, cond, mask=None, T=1, fusion="s2d-ec"):
-    out = s2d_node.execute(
-        model=model,
-        inversion=inversion,
-        conditioning=cond,
-        structure_steps=T,
-        guidance=2.0,
-        fusion=fusion,
-        source_path="inversion",
-        mask=mask,
-    )
-    return out.result[0]["samples"]
-
-
-def half_mask() -> torch.Tensor:
-    mask = torch.zeros(1, 128, 128)
-    mask[..., :64] = 1.0
-    return mask
 
 
 def ksampler(model, latent: dict, cond: list) -> torch.Tensor:

@@ -5,22 +5,13 @@ from __future__ import annotations
 import itertools
 import logging
 import math
+from typing import NamedTuple
 
 import pytest
 import torch
 
-from sculptor.masks import (
-    MODES,
-    as_batch,
-    combine,
-    feather_mask,
-    gaussian_kernel,
-    grow_mask,
-    is_load_image_placeholder,
-    to_latent_grid,
-    to_token_grid,
-    token_count,
-)
+from sculptor.mask_combine import MODES, combine, feather_mask, gaussian_kernel, grow_mask
+from sculptor.masks import as_batch, is_load_image_placeholder, to_latent_grid, to_token_grid, token_count
 
 GEN = torch.Generator().manual_seed(7)
 
@@ -130,27 +121,32 @@ def test_load_image_placeholder_is_no_painted_mask():
     assert torch.equal(out, a)
 
 
-@pytest.mark.parametrize(
-    ("a", "b", "mode", "match"),
-    [
-        (torch.zeros(1, 64, 64), None, "union", "no edit region"),
-        (torch.zeros(1, 64, 64), torch.zeros(64, 64), "union", "no edit region"),
-        (
-            torch.ones(1, 8, 8),
-            torch.zeros(1, 64, 64),
-            "intersection",
-            "intersection.*mask_b.*choose mode 'union'",
-        ),
-        (torch.ones(1, 8, 8), None, "intersection", "intersection.*mask_b"),
-        (torch.ones(1, 8, 8), None, "b only", "needs mask_b, but mask_b is not connected"),
-        (torch.ones(1, 8, 8), torch.zeros(1, 64, 64), "b only", "mask_b is LoadImage's empty placeholder"),
-        (torch.zeros(1, 64, 64), torch.ones(1, 8, 8), "a minus b", "needs mask_a"),
-        (torch.ones(1, 8, 8), torch.ones(1, 8, 8), "xor", "use one of union"),
-    ],
-)
-def test_modes_with_nothing_to_work_on_raise_with_the_fix(a, b, mode, match):
-    with pytest.raises(ValueError, match=match):
-        combine(a, b, mode)
+class Refusal(NamedTuple):
+    """Masks and a mode that leave Mask Combine nothing to work on, and the error it must give."""
+
+    a: torch.Tensor
+    b: torch.Tensor | None
+    mode: str
+    match: str
+
+
+PLACEHOLDER, SMALL = torch.zeros(1, 64, 64), torch.ones(1, 8, 8)
+REFUSALS = [
+    Refusal(PLACEHOLDER, None, "union", "no edit region"),
+    Refusal(PLACEHOLDER, torch.zeros(64, 64), "union", "no edit region"),
+    Refusal(SMALL, PLACEHOLDER, "intersection", "intersection.*mask_b.*choose mode 'union'"),
+    Refusal(SMALL, None, "intersection", "intersection.*mask_b"),
+    Refusal(SMALL, None, "b only", "needs mask_b, but mask_b is not connected"),
+    Refusal(SMALL, PLACEHOLDER, "b only", "mask_b is LoadImage's empty placeholder"),
+    Refusal(PLACEHOLDER, SMALL, "a minus b", "needs mask_a"),
+    Refusal(SMALL, SMALL, "xor", "use one of union"),
+]
+
+
+@pytest.mark.parametrize("case", REFUSALS, ids=lambda c: f"{c.mode}-{c.match[:20]}")
+def test_modes_with_nothing_to_work_on_raise_with_the_fix(case: Refusal):
+    with pytest.raises(ValueError, match=case.match):
+        combine(case.a, case.b, case.mode)
 
 
 def test_empty_result_warns():

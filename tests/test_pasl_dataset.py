@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from sculptor.regions import REGIONS
+from scripts.pasl_regions import REGIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -30,8 +30,12 @@ def built(tmp_path_factory) -> tuple[dict[str, np.ndarray], str]:
     Image.new("RGB", (178, 218), (120, 160, 200)).save(folder / "000960.png")
     out = folder / "out.npz"
     builder = str(ROOT / "scripts" / "build_pasl_dataset.py")
-    run = subprocess.run([data_python, builder, "--images", str(folder), "--out", str(out)],
-                         capture_output=True, text=True, timeout=600)
+    run = subprocess.run(
+        [data_python, builder, "--images", str(folder), "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     assert run.returncode == 0, run.stderr[-3000:]
     d = np.load(out, allow_pickle=False)
     return {k: d[k] for k in d.files}, run.stdout
@@ -51,16 +55,26 @@ def test_region_rules_hold(built) -> None:
     m = {r: np.unpackbits(d["masks"], axis=-1)[:, i, :, :178].astype(bool) for i, r in enumerate(REGIONS)}
     for r in REGIONS:
         assert m[r].sum((1, 2)).min() > 0, f"{r} is empty on some face"
-    inside = [("lips", "mouth"), ("pupils", "eyes"), ("eyes", "expression"), ("eyebrows", "expression"),
-              ("mouth", "expression"), ("lips", "makeup"), ("chin", "face shape"),
-              ("skin", "face shape"), ("forehead", "face shape"), ("cheeks", "face shape")]
+    inside = [
+        ("lips", "mouth"),
+        ("pupils", "eyes"),
+        ("eyes", "expression"),
+        ("eyebrows", "expression"),
+        ("mouth", "expression"),
+        ("lips", "makeup"),
+        ("chin", "face shape"),
+        ("skin", "face shape"),
+        ("forehead", "face shape"),
+        ("cheeks", "face shape"),
+    ]
     for small, big in inside:
         assert not (m[small] & ~m[big]).any(), f"{small} must lie inside {big}"
     apart = [("skin", "eyes"), ("skin", "lips"), ("hair", "skin"), ("forehead", "eyes"), ("cheeks", "nose")]
     for a, b in apart:
         assert not (m[a] & m[b]).any(), f"{a} and {b} must not overlap"
     ys = np.arange(218)[None, :, None]
-    centre = {r: (m[r] * ys).sum((1, 2)) / m[r].sum((1, 2))
-              for r in ("forehead", "eyes", "nose", "mouth", "chin")}
+    centre = {
+        r: (m[r] * ys).sum((1, 2)) / m[r].sum((1, 2)) for r in ("forehead", "eyes", "nose", "mouth", "chin")
+    }
     assert (centre["forehead"] < centre["eyes"]).all() and (centre["eyes"] < centre["nose"]).all()
     assert (centre["nose"] < centre["mouth"]).all() and (centre["mouth"] < centre["chin"]).all()

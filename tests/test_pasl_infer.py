@@ -8,9 +8,10 @@ import pytest
 import torch
 import torch.nn.functional as F
 
-from sculptor import pasl_infer, regions
+from scripts import pasl_regions as regions
+from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
+from sculptor import pasl_infer
 from sculptor.pasl import PASL, PASLConfig
-from sculptor.regions import REGIONS, TRAIN_PROMPTS, UNSEEN_PROMPTS
 from sculptor.text_features import CallableEncoder, MiniLMEncoder, get_encoder
 
 
@@ -25,6 +26,7 @@ def test_regions_and_prompt_lists() -> None:
 
 def test_later_rounds_bring_in_no_held_out_words() -> None:
     """Words of later rounds' additions that occur in held-out paraphrases were all used before."""
+
     def words(prompts: dict[str, tuple[str, ...]]) -> set[str]:
         return {w for ps in prompts.values() for p in ps for w in re.findall(r"[a-z]+", p.lower())}
 
@@ -50,8 +52,15 @@ def test_split_prompt() -> None:
             pasl_infer.split_prompt(empty)
 
 
-@pytest.mark.parametrize("hw,res,out", [((218, 178), 256, (256, 208)), ((512, 512), 256, (256, 256)),
-                                        ((768, 1360), 512, (288, 512)), ((10, 2000), 256, (8, 256))])
+@pytest.mark.parametrize(
+    "hw,res,out",
+    [
+        ((218, 178), 256, (256, 208)),
+        ((512, 512), 256, (256, 256)),
+        ((768, 1360), 512, (288, 512)),
+        ((10, 2000), 256, (8, 256)),
+    ],
+)
 def test_input_size_keeps_aspect_in_multiples_of_8(hw, res, out) -> None:
     assert pasl_infer.input_size(*hw, res) == out
 
@@ -82,9 +91,9 @@ def test_refine_views_and_shift_inverse() -> None:
     x = torch.rand(2, 3, 24, 32)
     for dy, dx, _ in refined:
         moved = pasl_infer.shift(x, dy, dx)
-        assert torch.equal(moved[..., dy:, dx:], x[..., :24 - dy, :32 - dx])
+        assert torch.equal(moved[..., dy:, dx:], x[..., : 24 - dy, : 32 - dx])
         back = pasl_infer.unshift(moved, dy, dx)
-        assert torch.equal(back[..., :24 - dy, :32 - dx], x[..., :24 - dy, :32 - dx])
+        assert torch.equal(back[..., : 24 - dy, : 32 - dx], x[..., : 24 - dy, : 32 - dx])
 
 
 def test_refine_off_is_the_single_pass_and_on_is_mirror_equivariant() -> None:
@@ -122,5 +131,5 @@ def test_minilm_is_offline_unit_norm_and_semantic() -> None:
     assert f.shape == (3, 384)
     assert torch.allclose(f.norm(dim=-1), torch.ones(3), atol=1e-5)
     assert float(f[0] @ f[1]) > float(f[0] @ f[2]) + 0.2
-    with pytest.raises(ValueError, match="non-empty prompt"):
+    with pytest.raises(ValueError, match="prompt is empty"):
         enc.encode(["hair", "  "])

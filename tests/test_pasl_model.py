@@ -22,7 +22,13 @@ def model() -> PASL:
 def test_architecture_is_the_papers_table_4_and_5(model: PASL) -> None:
     convs = [m for m in model.image_encoder if isinstance(m, torch.nn.Conv2d)]
     assert [(c.in_channels, c.out_channels) for c in convs] == [
-        (3, 64), (64, 128), (128, 256), (256, 512), (512, 512), (512, 512)]
+        (3, 64),
+        (64, 128),
+        (128, 256),
+        (256, 512),
+        (512, 512),
+        (512, 512),
+    ]
     assert [c.stride[0] for c in convs] == [1, 2, 2, 2, 1, 1]
     assert all(c.kernel_size == (3, 3) and c.padding == (1, 1) for c in convs)
     lin = [m for m in model.text_projector if isinstance(m, torch.nn.Linear)]
@@ -113,7 +119,7 @@ def test_load_errors_say_what_to_do(model: PASL, tmp_path: Path) -> None:
     good = tmp_path / "good.safetensors"
     save_pasl(model, good)
     truncated = tmp_path / "truncated.safetensors"
-    truncated.write_bytes(good.read_bytes()[: 5000])
+    truncated.write_bytes(good.read_bytes()[:5000])
     with pytest.raises(ValueError, match="truncated"):
         load_pasl(truncated)
     text = tmp_path / "notes.safetensors"
@@ -129,8 +135,8 @@ def test_load_errors_say_what_to_do(model: PASL, tmp_path: Path) -> None:
 
 
 def test_text_noise_has_the_requested_norm_and_templates_keep_regions() -> None:
+    from scripts.pasl_regions import REGIONS, TRAIN_PROMPTS
     from scripts.train_pasl import TEMPLATES, noisy_text, template_prompts
-    from sculptor.regions import REGIONS, TRAIN_PROMPTS
 
     g = torch.Generator().manual_seed(0)
     text = torch.nn.functional.normalize(torch.randn(4000, 384), dim=-1)

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import pack_module
 from PIL import Image
 
 PROMPTS = ["hair", "the left eye", "a wide mouth"]
@@ -19,11 +19,11 @@ def node_mod(pack):
 
 
 @pytest.fixture(scope="module")
-def user_weights(node_mod, tmp_path_factory) -> dict[str, str]:
+def user_weights(pack, node_mod, tmp_path_factory) -> dict[str, str]:
     """Random PASL files of both encoders in an extra models/pasl folder, as a user would add them."""
     import folder_paths
 
-    sculpt = pack_module(_pack_of(node_mod), "sculptor.pasl")
+    sculpt = pack_module(pack, "sculptor.pasl")
     folder = tmp_path_factory.mktemp("models_pasl")
     folder_paths.add_model_folder_path("pasl", str(folder))
     torch.manual_seed(0)
@@ -32,12 +32,6 @@ def user_weights(node_mod, tmp_path_factory) -> dict[str, str]:
     sculpt.save_pasl(sculpt.PASL(clip_cfg), folder / "random_clipl.safetensors")
     (folder / "notes.txt").write_text("not weights")
     return {"minilm": "random_minilm.safetensors", "clip-l": "random_clipl.safetensors"}
-
-
-def _pack_of(module):
-    import sys
-
-    return sys.modules[module.__name__.rsplit(".", 2)[0]]
 
 
 def test_schema_documents_every_input(node_mod) -> None:
@@ -71,8 +65,9 @@ def test_execute_gives_image_size_masks_and_union(node_mod, user_weights) -> Non
     assert mask.shape == (2, 40, 56) and sub.shape == (6, 40, 56)
     assert float(mask.min()) >= 0 and float(mask.max()) <= 1
     assert torch.equal(mask[0], sub[:3].amax(0)) and torch.equal(mask[1], sub[3:].amax(0))
-    plain, _ = node.execute(image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"],
-                            refine=False).result
+    plain, _ = node.execute(
+        image=image, prompt="hair; eyes\nlips", weights=user_weights["minilm"], refine=False
+    ).result
     assert plain.shape == mask.shape and not torch.allclose(plain, mask), "refine must reach the masks"
 
 
@@ -96,8 +91,9 @@ def test_clear_errors(node_mod, user_weights) -> None:
     import comfy.sd
 
     with pytest.raises(ValueError, match="has no clip_l"):
-        node.execute(image=img, prompt="hair", weights=user_weights["clip-l"],
-                     clip=comfy.sd.CLIP(no_init=True))
+        node.execute(
+            image=img, prompt="hair", weights=user_weights["clip-l"], clip=comfy.sd.CLIP(no_init=True)
+        )
 
 
 @pytest.fixture(scope="module")
@@ -140,7 +136,8 @@ def test_clip_l_routes_agree_on_shared_weights(pack, node_mod, shared_vit_l) -> 
 def test_clip_l_weights_run_with_a_real_clip(node_mod, user_weights, shared_vit_l) -> None:
     _, clip = shared_vit_l
     mask, sub = node_mod.FluxSculptorPASLMask.execute(
-        image=torch.rand(1, 32, 24, 3), prompt="hair;lips", weights=user_weights["clip-l"], clip=clip).result
+        image=torch.rand(1, 32, 24, 3), prompt="hair;lips", weights=user_weights["clip-l"], clip=clip
+    ).result
     assert mask.shape == (1, 32, 24) and sub.shape == (2, 32, 24)
 
 
@@ -148,15 +145,21 @@ def test_clip_l_weights_run_with_a_real_clip(node_mod, user_weights, shared_vit_
 def test_server_runs_the_node_in_a_graph(server) -> None:
     info = server.object_info()["FluxSculptorPASLMask"]
     assert info["category"] == "Flux-Sculptor/Locate"
-    options = info["input"]["required"]["weights"][1]["options"] if isinstance(
-        info["input"]["required"]["weights"][0], str) else info["input"]["required"]["weights"][0]
+    options = (
+        info["input"]["required"]["weights"][1]["options"]
+        if isinstance(info["input"]["required"]["weights"][0], str)
+        else info["input"]["required"]["weights"][0]
+    )
     assert options and all(o.endswith(".safetensors") for o in options)
     Image.fromarray((np.random.default_rng(0).random((72, 48, 3)) * 255).astype(np.uint8)).save(
-        Path(server.workdir) / "input" / "pasl_face.png")
+        Path(server.workdir) / "input" / "pasl_face.png"
+    )
     prompt = {  # without "refine": API prompts saved before that input existed keep working
         "1": {"class_type": "LoadImage", "inputs": {"image": "pasl_face.png"}},
-        "2": {"class_type": "FluxSculptorPASLMask",
-              "inputs": {"image": ["1", 0], "prompt": "hair\nlips", "weights": options[0]}},
+        "2": {
+            "class_type": "FluxSculptorPASLMask",
+            "inputs": {"image": ["1", 0], "prompt": "hair\nlips", "weights": options[0]},
+        },
         "3": {"class_type": "MaskToImage", "inputs": {"mask": ["2", 1]}},
         "4": {"class_type": "SaveImage", "inputs": {"images": ["3", 0], "filename_prefix": "pasl_test"}},
     }

@@ -13,8 +13,8 @@ import pytest
 from PIL import Image
 
 from scripts.evaluate_pasl import DEFAULT_DATA, evaluate, load_dataset, mean_iou
+from scripts.pasl_regions import REGIONS
 from sculptor.pasl import load_pasl, read_metadata
-from sculptor.regions import REGIONS
 from sculptor.text_features import get_encoder
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,10 +49,16 @@ def dataset() -> dict[str, np.ndarray]:
     if not DEFAULT_DATA.is_file():
         data_python = os.environ.get("FLUX_SCULPTOR_DATA_PYTHON", "")
         if not Path(data_python).is_file():
-            pytest.skip(f"{DEFAULT_DATA} is missing and FLUX_SCULPTOR_DATA_PYTHON names no data venv python "
-                        "(scripts/test.sh sets it up): cannot check the held-out IoU")
-        subprocess.run([data_python, str(ROOT / "scripts" / "build_pasl_dataset.py")], check=True,
-                       capture_output=True, timeout=900)
+            pytest.skip(
+                f"{DEFAULT_DATA} is missing and FLUX_SCULPTOR_DATA_PYTHON names no data venv python "
+                "(scripts/test.sh sets it up): cannot check the held-out IoU"
+            )
+        subprocess.run(
+            [data_python, str(ROOT / "scripts" / "build_pasl_dataset.py")],
+            check=True,
+            capture_output=True,
+            timeout=900,
+        )
     return load_dataset(DEFAULT_DATA)
 
 
@@ -60,8 +66,9 @@ def test_held_out_iou_matches_the_model_card(dataset) -> None:
     """First N held-out images (CPU-affordable): mean IoU within TOLERANCE of the card, per prompt set."""
     reference = json.loads(CARD_JSON.read_text())["subset"]
     model = load_pasl(WEIGHTS)
-    result = evaluate(model, dataset, get_encoder("minilm"), limit=reference["images"],
-                      refine=reference["refine"])
+    result = evaluate(
+        model, dataset, get_encoder("minilm"), limit=reference["images"], refine=reference["refine"]
+    )
     mean = mean_iou(result)
     for key in ("train", "unseen"):
         assert abs(mean[key] - reference["mean"][key]) <= TOLERANCE, (key, mean[key], reference["mean"][key])
@@ -79,11 +86,18 @@ def _portrait(path: Path) -> None:
 def test_cli_writes_mask_and_overlay(tmp_path: Path, how: str) -> None:
     image = tmp_path / "face.png"
     _portrait(image)
-    cmd = ([sys.executable, str(ROOT / "scripts" / "pasl_mask.py")] if how == "script"
-           else [sys.executable, "-m", "scripts.pasl_mask"])
-    run = subprocess.run(cmd + [str(image), "hair; the lips", "--out-dir", str(tmp_path / "out")],
-                         cwd=ROOT if how == "module" else tmp_path, capture_output=True, text=True,
-                         timeout=300)
+    cmd = (
+        [sys.executable, str(ROOT / "scripts" / "pasl_mask.py")]
+        if how == "script"
+        else [sys.executable, "-m", "scripts.pasl_mask"]
+    )
+    run = subprocess.run(
+        cmd + [str(image), "hair; the lips", "--out-dir", str(tmp_path / "out")],
+        cwd=ROOT if how == "module" else tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 0, run.stderr
     mask = np.asarray(Image.open(tmp_path / "out" / "face_mask.png"))
     overlay = np.asarray(Image.open(tmp_path / "out" / "face_overlay.png"))
@@ -94,6 +108,10 @@ def test_cli_writes_mask_and_overlay(tmp_path: Path, how: str) -> None:
 def test_cli_reports_bad_input(tmp_path: Path) -> None:
     image = tmp_path / "face.png"
     _portrait(image)
-    run = subprocess.run([sys.executable, str(ROOT / "scripts" / "pasl_mask.py"), str(image), " ; "],
-                         capture_output=True, text=True, timeout=300)
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "pasl_mask.py"), str(image), " ; "],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert run.returncode == 2 and "prompt is empty" in run.stderr

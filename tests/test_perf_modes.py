@@ -3,14 +3,14 @@ one inversion feeding many editors."""
 
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import half_mask, pack_module, rel
 
 STEPS, T, M = 6, 2, 2  # a short schedule: these tests check identities, not accuracy
 
 
 @pytest.fixture(scope="module")
 def runs(pack):
-    return pack_module(pack, "nodes.runs")
+    return pack_module(pack, "nodes.editing_runs")
 
 
 @pytest.fixture(scope="module")
@@ -23,14 +23,34 @@ def setup(tiny_flux, tiny_cond, tiny_latent):
     return tiny_flux(seed=0, weight_scale=0.25), tiny_cond(0), tiny_cond(1), tiny_latent(0)
 
 
-def half_mask(h=64, w=64):
-    mask = torch.zeros(1, h, w)
-    mask[:, :, : w // 2] = 1.0
-    return mask
+def invert(runs, model, latent, source, store="cpu", solver="rf_solver", steps=STEPS, **kw):
+    return runs.run_inversion(
+        model,
+        latent,
+        source,
+        steps=steps,
+        guidance=1.0,
+        value_blocks=M,
+        store=store,
+        solver=solver,
+        preview=False,
+        **kw,
+    )
 
 
-def rel(a, b):
-    return float((a - b).norm() / b.norm())
+def edit(runs, model, inv, target, mask=..., fusion="s2d-ec", T=T, guidance=2.0, **kw):
+    mask = half_mask(64, 64) if mask is ... else mask
+    return runs.run_edit(
+        model,
+        inv,
+        target,
+        mask=mask,
+        structure_steps=T,
+        guidance=guidance,
+        fusion=fusion,
+        preview=False,
+        **kw,
+    )
 
 
 def batch_counter(model):
@@ -67,27 +87,16 @@ def test_recompute_gives_the_recorded_source_values_and_the_same_edit(
     runs, hooks, setup, monkeypatch, solver, fusion
 ):
     model, source, target, latent = setup
-    recorded = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "cpu", solver, preview=False)
-    recompute = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "recompute", solver, preview=False)
+    recorded = invert(runs, model, latent, source, "cpu", solver)
+    recompute = invert(runs, model, latent, source, "recompute", solver)
     assert recompute.store.nbytes == 0 and len(recompute.midpoints) == STEPS
     assert all(torch.equal(a, b) for a, b in zip(recorded.latents, recompute.latents, strict=True))
 
-    expected = runs.run_edit(model, recorded, target, half_mask(), T, 2.0, fusion, "inversion", preview=False)
+    expected = edit(runs, model, recorded, target, fusion=fusion)
     counting, sizes = batch_counter(model)
     events = []
     fusions = spy_fusions(monkeypatch, hooks)
-    out = runs.run_edit(
-        counting,
-        recompute,
-        target,
-        half_mask(),
-        T,
-        2.0,
-        fusion,
-        "inversion",
-        preview=False,
-        observers=[lambda *e: events.append(e)],
-    )
+    out = edit(runs, counting, recompute, target, fusion=fusion, observers=[lambda *e: events.append(e)])
     assert rel(out, expected) < 1e-5
     assert len(fusions) == len(events) > 0
     first_fused = T if fusion == "s2d-ec" else 0
@@ -104,11 +113,9 @@ def test_recompute_still_matches_when_comfyui_splits_the_batch(runs, setup, monk
     """When a batch of two does not fit, ComfyUI runs the source ("uncond") rows and the edit rows in
     separate calls, source first; the hook keeps the source V of the call for the edit rows."""
     model, source, target, latent = setup
-    recorded = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "cpu", preview=False)
-    recompute = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "recompute", preview=False)
-    expected = runs.run_edit(
-        model, recorded, target, half_mask(), T, 2.0, "s2d-ec", "inversion", preview=False
-    )
+    recorded = invert(runs, model, latent, source)
+    recompute = invert(runs, model, latent, source, "recompute")
+    expected = edit(runs, model, recorded, target)
     real = model.model.memory_required
 
     def batch_of_two_does_not_fit(input_shape, **kwargs):
@@ -116,34 +123,30 @@ def test_recompute_still_matches_when_comfyui_splits_the_batch(runs, setup, monk
 
     monkeypatch.setattr(model.model, "memory_required", batch_of_two_does_not_fit)
     counting, sizes = batch_counter(model)
-    out = runs.run_edit(
-        counting, recompute, target, half_mask(), T, 2.0, "s2d-ec", "inversion", preview=False
-    )
+    out = edit(runs, counting, recompute, target)
     assert set(sizes) == {1} and len(sizes) == 2 * STEPS + 2 * (STEPS - T)  # really split
     assert rel(out, expected) < 1e-5
 
 
 def test_store_dtype_bfloat16_halves_the_bytes(runs, setup):
     model, source, _, latent = setup
-    full = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "cpu", preview=False)
-    half = runs.run_inversion(
-        model, latent, source, STEPS, 1.0, M, "cpu", store_dtype=torch.bfloat16, preview=False
-    )
+    full = invert(runs, model, latent, source)
+    half = invert(runs, model, latent, source, store_dtype=torch.bfloat16)
     assert half.store.keys() == full.store.keys()
     assert 2 * half.store.nbytes == full.store.nbytes > 0
     for key in half.store.keys():
-        stored = half.store._values[key]
+        stored = half.store.stored(*key)
         assert stored.dtype == torch.bfloat16
-        assert torch.equal(stored, full.store._values[key].to(torch.bfloat16))  # one rounding, nothing else
+        assert torch.equal(stored, full.store.stored(*key).to(torch.bfloat16))  # one rounding, nothing else
     like = torch.empty(0)
     assert half.store.get(*half.store.keys()[0], like).dtype == torch.float32  # read back in model dtype
 
 
 def test_device_mode_keeps_values_where_the_model_runs(runs, setup):
     model, source, _, latent = setup
-    inv = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "device", preview=False)
+    inv = invert(runs, model, latent, source, "device")
     load = model.load_device.type
-    assert {v.device.type for v in inv.store._values.values()} == {load}
+    assert {inv.store.stored(*key).device.type for key in inv.store.keys()} == {load}
     assert inv.store.device_nbytes() == (inv.store.nbytes if load != "cpu" else 0)
 
 
@@ -151,7 +154,7 @@ def test_each_call_reads_each_recorded_value_once(runs, setup):
     """The editor's CallReader copies one call's values for all blocks at its first read (one transfer per
     call, non-blocking from pinned memory on a GPU); on CPU the 'copy' is the stored tensor itself."""
     model, source, target, latent = setup
-    inv = runs.run_inversion(model, latent, source, STEPS, 1.0, M, "cpu", preview=False)
+    inv = invert(runs, model, latent, source)
     reads = []
     store_get = inv.store.get
 
@@ -161,31 +164,20 @@ def test_each_call_reads_each_recorded_value_once(runs, setup):
         return out
 
     inv.store.get = get
-    runs.run_edit(model, inv, target, half_mask(), T, 2.0, "s2d-ec", "inversion", preview=False)
+    edit(runs, model, inv, target)
     keys = [(key, block) for key, block, _ in reads]
     assert len(keys) == len(set(keys)) == 2 * (STEPS - T) * M
     for key, block, out in reads:
-        assert out.data_ptr() == inv.store._values[(key, block)].data_ptr()
+        assert out.data_ptr() == inv.store.stored(key, block).data_ptr()
 
 
 def test_fireflow_inversion_and_edit_share_value_keys_and_reconstruct(runs, setup):
     model, source, _, latent = setup
     n = 30
-    inv = runs.run_inversion(model, latent, source, n, 1.0, M, "cpu", "fireflow", preview=False)
+    inv = invert(runs, model, latent, source, "cpu", "fireflow", steps=n)
     assert inv.solver == "fireflow"
     events = []
-    out = runs.run_edit(
-        model,
-        inv,
-        source,
-        half_mask(),
-        3,
-        1.0,
-        "s2d-ec",
-        "inversion",
-        preview=False,
-        observers=[lambda *e: events.append(e)],
-    )
+    out = edit(runs, model, inv, source, T=3, guidance=1.0, observers=[lambda *e: events.append(e)])
     assert rel(out, latent["samples"]) <= 1e-3
     fused = {(key.kind, key.index, block) for _, key, block, _, _ in events}
     single = len(model.model.diffusion_model.single_blocks)
@@ -197,19 +189,17 @@ def test_fireflow_inversion_and_edit_share_value_keys_and_reconstruct(runs, setu
 def test_one_inversion_feeds_many_editors_without_copies_or_recomputation(runs, setup):
     model, source, target, latent = setup
     counting, sizes = batch_counter(model)
-    inv = runs.run_inversion(counting, latent, source, STEPS, 1.0, M, "cpu", preview=False)
-    values = dict(inv.store._values)
+    inv = invert(runs, counting, latent, source)
+    values = {key: inv.store.stored(*key) for key in inv.store.keys()}
     pointers = {k: v.data_ptr() for k, v in values.items()}
     latents = list(inv.latents)
     nbytes = inv.store.nbytes
     sizes.clear()
-    masks = [half_mask(), 1 - half_mask(), None, torch.rand(1, 40, 40)]
-    outs = [
-        runs.run_edit(counting, inv, target, m, T, 2.0, "s2d-ec", "inversion", preview=False) for m in masks
-    ]
+    masks = [half_mask(64, 64), 1 - half_mask(64, 64), None, torch.rand(1, 40, 40)]
+    outs = [edit(runs, counting, inv, target, m) for m in masks]
     assert len(sizes) == len(masks) * 2 * STEPS  # only the editors' own calls: the inversion never reruns
-    assert inv.store.nbytes == nbytes and inv.store._values.keys() == values.keys()
-    assert all(inv.store._values[k] is values[k] and values[k].data_ptr() == p for k, p in pointers.items())
+    assert inv.store.nbytes == nbytes and inv.store.keys() == list(values)
+    assert all(inv.store.stored(*k) is values[k] and values[k].data_ptr() == p for k, p in pointers.items())
     assert all(a is b for a, b in zip(inv.latents, latents, strict=True))
-    again = runs.run_edit(counting, inv, target, masks[0], T, 2.0, "s2d-ec", "inversion", preview=False)
+    again = edit(runs, counting, inv, target, masks[0])
     assert torch.equal(again, outs[0])

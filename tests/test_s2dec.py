@@ -2,38 +2,39 @@
 
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import half_mask, pack_module, rel
 
 STEPS = 30  # the paper's N; reconstruction is <= 1e-3 only with enough steps
 
 
 @pytest.fixture(scope="module")
 def runs(pack):
-    return pack_module(pack, "nodes.runs")
+    return pack_module(pack, "nodes.editing_runs")
 
 
 @pytest.fixture(scope="module")
 def case(runs, tiny_flux, tiny_cond, tiny_latent):
     model = tiny_flux(seed=0, weight_scale=0.25)
     source, target, latent = tiny_cond(0), tiny_cond(1), tiny_latent(0)
-    inv = runs.run_inversion(model, latent, source, STEPS, 1.0, 2, "cpu", preview=False)
+    inv = runs.run_inversion(
+        model, latent, source, steps=STEPS, guidance=1.0, value_blocks=2, store="cpu", preview=False
+    )
     return model, source, target, latent, inv
-
-
-def half_mask(h=128, w=128):
-    mask = torch.zeros(1, h, w)
-    mask[:, :, : w // 2] = 1.0
-    return mask
-
-
-def rel(a, b):
-    return float((a - b).norm() / b.norm())
 
 
 def edit(runs, case, mask, fusion="s2d-ec", T=3, path="inversion", target=True, **kw):
     model, source, tgt, _, inv = case
     return runs.run_edit(
-        model, inv, tgt if target else source, mask, T, 1.0, fusion, path, preview=False, **kw
+        model,
+        inv,
+        tgt if target else source,
+        mask=mask,
+        structure_steps=T,
+        guidance=1.0,
+        fusion=fusion,
+        source_path=path,
+        preview=False,
+        **kw,
     )
 
 
@@ -87,13 +88,13 @@ def test_latent_fusion_over_all_steps_returns_the_clean_source_outside_the_mask(
     assert not torch.allclose(out[..., : inv.clean.shape[-1] // 2], clean[..., : inv.clean.shape[-1] // 2])
 
 
-def test_value_fusion_only_in_detail_calls_last_blocks_image_tokens_with_mask_weights(runs, case):
+def test_value_fusion_only_in_detail_calls_last_blocks_image_tokens_with_mask_weights(pack, runs, case):
     model, inv = case[0], case[4]
     T = 3
     mask = half_mask()
     events = []
     edit(runs, case, mask, "s2d-ec", T=T, observers=[lambda *e: events.append(e)])
-    token_mask = pack_module(runs_pack(runs), "sculptor.masks").to_token_grid(mask, *inv.clean.shape[-2:])
+    token_mask = pack_module(pack, "sculptor.masks").to_token_grid(mask, *inv.clean.shape[-2:])
     single = len(model.model.diffusion_model.single_blocks)
     fused_keys = set()
     for action, key, block, v_in, v_out in events:
@@ -110,18 +111,16 @@ def test_value_fusion_only_in_detail_calls_last_blocks_image_tokens_with_mask_we
     assert len(events) == len(fused_keys)  # once per call and block
 
 
-def runs_pack(runs):
-    import sys
-
-    return sys.modules[runs.__name__.rsplit(".nodes.", 1)[0]]
-
-
 def test_any_mask_size_and_odd_latent_sizes(runs, tiny_flux, tiny_cond, tiny_latent):
     model = tiny_flux(seed=2, depth=1, depth_single=2)
     latent = tiny_latent(3, height=15, width=17)
-    inv = runs.run_inversion(model, latent, tiny_cond(0), 4, 1.0, 1, "cpu", preview=False)
+    inv = runs.run_inversion(
+        model, latent, tiny_cond(0), steps=4, guidance=1.0, value_blocks=1, store="cpu", preview=False
+    )
     for mask in (torch.rand(1, 37, 53), torch.rand(120, 136), None):
-        out = runs.run_edit(model, inv, tiny_cond(1), mask, 2, 2.0, "s2d-ec", "inversion", preview=False)
+        out = runs.run_edit(
+            model, inv, tiny_cond(1), mask=mask, structure_steps=2, guidance=2.0, preview=False
+        )
         assert out.shape == latent["samples"].shape and torch.isfinite(out).all()
 
 

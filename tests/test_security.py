@@ -11,28 +11,47 @@ from pathlib import Path
 import pytest
 import torch
 from comfy_home import PACK_DIR
-from pack_access import pack_module
+from helpers import pack_module
 
-RUNTIME = [PACK_DIR / "__init__.py", *sorted((PACK_DIR / "nodes").glob("*.py")),
-           *sorted((PACK_DIR / "sculptor").glob("*.py"))]
-UNSAFE_LOADS = re.compile(r"\btorch\.load\b|\bimport pickle\b|\bpickle\.|\bcPickle\b|\bdill\b|\bjoblib\b|"
-                          r"allow_pickle\s*=\s*True|torch\.jit\.load|trust_remote_code\s*=\s*True|"
-                          r"weights_only\s*=\s*False")
-NETWORK = re.compile(r"\bimport (socket|urllib|requests|httpx|aiohttp)\b|"
-                     r"\bfrom (urllib|requests|httpx|aiohttp)\b|"
-                     r"http\.client|hf_hub_download|snapshot_download|pretrained\s*=\s*True")
+RUNTIME = [
+    PACK_DIR / "__init__.py",
+    *sorted((PACK_DIR / "nodes").glob("*.py")),
+    *sorted((PACK_DIR / "sculptor").glob("*.py")),
+]
+UNSAFE_LOADS = re.compile(
+    r"\btorch\.load\b|\bimport pickle\b|\bpickle\.|\bcPickle\b|\bdill\b|\bjoblib\b|"
+    r"allow_pickle\s*=\s*True|torch\.jit\.load|trust_remote_code\s*=\s*True|"
+    r"weights_only\s*=\s*False"
+)
+NETWORK = re.compile(
+    r"\bimport (socket|urllib|requests|httpx|aiohttp)\b|"
+    r"\bfrom (urllib|requests|httpx|aiohttp)\b|"
+    r"http\.client|hf_hub_download|snapshot_download|pretrained\s*=\s*True"
+)
 
 
 def test_no_unsafe_deserialisation_or_network_code_in_the_pack():
     """Grep over every .py file of the pack (scripts included for unsafe loads; the runtime for network)."""
-    files = [p for p in PACK_DIR.rglob("*.py") if "tests" not in p.relative_to(PACK_DIR).parts
-             and not any(part.startswith(".") for part in p.relative_to(PACK_DIR).parts)]
+    files = [
+        p
+        for p in PACK_DIR.rglob("*.py")
+        if "tests" not in p.relative_to(PACK_DIR).parts
+        and not any(part.startswith(".") for part in p.relative_to(PACK_DIR).parts)
+    ]
     assert len(files) >= len(RUNTIME) > 5
-    unsafe = [f"{p.relative_to(PACK_DIR)}:{i}" for p in files
-              for i, line in enumerate(p.read_text().splitlines(), 1) if UNSAFE_LOADS.search(line)]
+    unsafe = [
+        f"{p.relative_to(PACK_DIR)}:{i}"
+        for p in files
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if UNSAFE_LOADS.search(line)
+    ]
     assert not unsafe, f"unsafe deserialisation: {unsafe}"
-    network = [f"{p.relative_to(PACK_DIR)}:{i}" for p in RUNTIME
-               for i, line in enumerate(p.read_text().splitlines(), 1) if NETWORK.search(line)]
+    network = [
+        f"{p.relative_to(PACK_DIR)}:{i}"
+        for p in RUNTIME
+        for i, line in enumerate(p.read_text().splitlines(), 1)
+        if NETWORK.search(line)
+    ]
     assert not network, f"network code in the runtime: {network}"
     for path in RUNTIME:  # Hugging Face loaders must stay offline
         for call in re.findall(r"from_pretrained\([^)]*\)", path.read_text()):
@@ -79,15 +98,19 @@ def pasl_node(pack):
 
 
 def run_pasl(pasl_node, weights: str, prompt: str = "hair"):
-    return pasl_node.FluxSculptorPASLMask.execute(image=torch.rand(1, 32, 32, 3), prompt=prompt,
-                                                  weights=weights).result
+    return pasl_node.FluxSculptorPASLMask.execute(
+        image=torch.rand(1, 32, 32, 3), prompt=prompt, weights=weights
+    ).result
 
 
-@pytest.mark.parametrize("name, message", [
-    ("exploit.safetensors", "not a readable safetensors file"),
-    ("truncated.safetensors", "not a readable safetensors file.*truncated"),
-    ("other.safetensors", "not PASL weights"),
-])
+@pytest.mark.parametrize(
+    "name, message",
+    [
+        ("exploit.safetensors", "not a readable safetensors file"),
+        ("truncated.safetensors", "not a readable safetensors file.*truncated"),
+        ("other.safetensors", "not PASL weights"),
+    ],
+)
 def test_bad_weight_files_are_refused_without_unpickling(pasl_node, pasl_folder, name, message):
     assert name in pasl_node.weight_options()  # listed (right extension), refused on load
     with pytest.raises(ValueError, match=message):
@@ -104,9 +127,14 @@ def test_weights_combo_is_the_only_way_to_name_a_file(pasl_node, pasl_folder):
         path = pasl_node.resolve_weights(name).resolve()
         assert path.is_file()
     outside = next(Path(pasl_folder).parent.glob("elsewhere*/outside.safetensors")).resolve()
-    for name in (str(outside), f"../{outside.parent.name}/outside.safetensors",
-                 "good.safetensors/../good.safetensors", "./good.safetensors", "GOOD.safetensors",
-                 str(pasl_folder / "good.safetensors")):
+    for name in (
+        str(outside),
+        f"../{outside.parent.name}/outside.safetensors",
+        "good.safetensors/../good.safetensors",
+        "./good.safetensors",
+        "GOOD.safetensors",
+        str(pasl_folder / "good.safetensors"),
+    ):
         with pytest.raises(ValueError, match="not among the available files"):
             run_pasl(pasl_node, name)
     assert run_pasl(pasl_node, "good.safetensors")[0].shape == (1, 32, 32)
@@ -115,10 +143,14 @@ def test_weights_combo_is_the_only_way_to_name_a_file(pasl_node, pasl_folder):
 @pytest.mark.server
 def test_server_rejects_weights_outside_the_combo(server):
     prompt = {
-        "image": {"class_type": "FluxSculptorTestTinyImage",
-                  "inputs": {"seed": 0, "height": 32, "width": 32, "painted": True}},
-        "pasl": {"class_type": "FluxSculptorPASLMask",
-                 "inputs": {"image": ["image", 0], "prompt": "hair", "weights": "../../../etc/passwd"}},
+        "image": {
+            "class_type": "FluxSculptorTestTinyImage",
+            "inputs": {"seed": 0, "height": 32, "width": 32, "painted": True},
+        },
+        "pasl": {
+            "class_type": "FluxSculptorPASLMask",
+            "inputs": {"image": ["image", 0], "prompt": "hair", "weights": "../../../etc/passwd"},
+        },
         "stats": {"class_type": "FluxSculptorTestMaskStats", "inputs": {"mask": ["pasl", 0]}},
     }
     try:
@@ -132,8 +164,9 @@ def test_server_rejects_weights_outside_the_combo(server):
     assert "not among the available files" in errors[0]["exception_message"]
 
 
-def test_a_full_edit_and_pasl_mask_open_no_connection(pack, pasl_node, pasl_folder, monkeypatch, tiny_flux,
-                                                     tiny_cond, tiny_latent):
+def test_a_full_edit_and_pasl_mask_open_no_connection(
+    pack, pasl_node, pasl_folder, monkeypatch, tiny_flux, tiny_cond, tiny_latent
+):
     """Sockets and unsafe loaders are blocked while the text encoder and the PASL weights load from scratch,
     a mask is located, and an inversion and an S2D-EC edit run."""
     attempts: list[str] = []
@@ -142,6 +175,7 @@ def test_a_full_edit_and_pasl_mask_open_no_connection(pack, pasl_node, pasl_fold
         def blocked(*args, **kwargs):
             attempts.append(name)
             raise OSError(f"network access blocked by the test: {name}")
+
         return blocked
 
     monkeypatch.setattr(socket.socket, "connect", refuse("socket.connect"))
@@ -159,12 +193,32 @@ def test_a_full_edit_and_pasl_mask_open_no_connection(pack, pasl_node, pasl_fold
     pasl_node._load_cached.cache_clear()
     mask, sub_masks = run_pasl(pasl_node, "good.safetensors", prompt="hair; lips")
     model, source, target = tiny_flux(seed=0, depth=1, depth_single=2), tiny_cond(0), tiny_cond(1)
-    inversion = pack_module(pack, "nodes.inversion").FluxSculptorInversion.execute(
-        model=model, latent=tiny_latent(0), conditioning=source, steps=3, guidance=1.0, value_blocks=2,
-        store="cpu").result[0]
-    out = pack_module(pack, "nodes.s2dec").FluxSculptorS2DECSampler.execute(
-        model=model, inversion=inversion, conditioning=target, structure_steps=1, guidance=2.0,
-        fusion="s2d-ec", source_path="inversion", mask=torch.nn.functional.interpolate(
-            mask[None], size=(128, 128))[0]).result[0]["samples"]
+    inversion = (
+        pack_module(pack, "nodes.inversion")
+        .FluxSculptorInversion.execute(
+            model=model,
+            latent=tiny_latent(0),
+            conditioning=source,
+            steps=3,
+            guidance=1.0,
+            value_blocks=2,
+            store="cpu",
+        )
+        .result[0]
+    )
+    out = (
+        pack_module(pack, "nodes.s2dec")
+        .FluxSculptorS2DECSampler.execute(
+            model=model,
+            inversion=inversion,
+            conditioning=target,
+            structure_steps=1,
+            guidance=2.0,
+            fusion="s2d-ec",
+            source_path="inversion",
+            mask=torch.nn.functional.interpolate(mask[None], size=(128, 128))[0],
+        )
+        .result[0]["samples"]
+    )
     assert not attempts, attempts
     assert sub_masks.shape == (2, 32, 32) and out.shape == (1, 16, 16, 16) and torch.isfinite(out).all()

@@ -65,6 +65,7 @@ def test_call_keys_of_inversion_and_editing_align_at_equal_sigmas():
         def v(x, t, key):
             log.setdefault(key, []).append(t)
             return x * 0.1
+
         return v
 
     invert(recorder(inv_calls), torch.ones(2), s)

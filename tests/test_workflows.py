@@ -5,7 +5,6 @@ from __future__ import annotations
 import copy
 import json
 import math
-import sys
 
 import pytest
 import torch
@@ -158,9 +157,7 @@ def test_widget_values_fit_the_current_schemas(object_info):
 
 
 def generator():
-    sys.path.insert(0, str(WORKFLOW_DIR.parent / "scripts"))
-    import build_workflows
-    import workflow_graph
+    from scripts import build_workflows, workflow_graph
 
     return build_workflows, workflow_graph.SchemaError
 

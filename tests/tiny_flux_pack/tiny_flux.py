@@ -25,10 +25,22 @@ def tiny_flux_config(depth: int = 2, depth_single: int = 4, hidden: int = 64, he
     r = round(head_dim / 6)
     axes = [head_dim - 4 * r, 2 * r, 2 * r]  # 16 -> [4, 6, 6]; every entry even, as RoPE needs
     cfg = {
-        "image_model": "flux", "in_channels": 16, "out_channels": 16, "vec_in_dim": POOLED_DIM,
-        "context_in_dim": TEXT_DIM, "hidden_size": hidden, "mlp_ratio": 4.0, "num_heads": heads,
-        "depth": depth, "depth_single_blocks": depth_single, "axes_dim": axes, "theta": 10000,
-        "patch_size": 2, "qkv_bias": True, "guidance_embed": True, "txt_ids_dims": [],
+        "image_model": "flux",
+        "in_channels": 16,
+        "out_channels": 16,
+        "vec_in_dim": POOLED_DIM,
+        "context_in_dim": TEXT_DIM,
+        "hidden_size": hidden,
+        "mlp_ratio": 4.0,
+        "num_heads": heads,
+        "depth": depth,
+        "depth_single_blocks": depth_single,
+        "axes_dim": axes,
+        "theta": 10000,
+        "patch_size": 2,
+        "qkv_bias": True,
+        "guidance_embed": True,
+        "txt_ids_dims": [],
     }
     known = {f.name for f in dataclasses.fields(comfy.ldm.flux.model.FluxParams)} | {"image_model"}
     return {k: v for k, v in cfg.items() if k in known}
@@ -49,8 +61,14 @@ def init_weights(model: torch.nn.Module, seed: int, weight_scale: float) -> None
             param.copy_(torch.zeros_like(param))
 
 
-def build_tiny_flux(seed: int = 0, depth: int = 2, depth_single: int = 4, weight_scale: float = 0.25,
-                    hidden: int = 64, heads: int = 4):
+def build_tiny_flux(
+    seed: int = 0,
+    depth: int = 2,
+    depth_single: int = 4,
+    weight_scale: float = 0.25,
+    hidden: int = 64,
+    heads: int = 4,
+):
     """A real ComfyUI MODEL (ModelPatcher) holding a tiny random Flux, float32 on CPU."""
     import comfy.model_patcher
     import comfy.supported_models
@@ -60,8 +78,9 @@ def build_tiny_flux(seed: int = 0, depth: int = 2, depth_single: int = 4, weight
     model = config.get_model({}, device=torch.device("cpu"))
     init_weights(model.diffusion_model, seed, weight_scale)
     model.diffusion_model.to(torch.float32).requires_grad_(False)
-    return comfy.model_patcher.ModelPatcher(model, load_device=torch.device("cpu"),
-                                            offload_device=torch.device("cpu"))
+    return comfy.model_patcher.ModelPatcher(
+        model, load_device=torch.device("cpu"), offload_device=torch.device("cpu")
+    )
 
 
 def tiny_conditioning(seed: int = 0, tokens: int = 8, guidance: float = 3.5) -> list:
