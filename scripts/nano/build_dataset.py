@@ -16,7 +16,6 @@ along W), `regions` str [18]. Images stay out of git (CelebA: non-commercial res
 from __future__ import annotations
 
 import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -27,9 +26,9 @@ from PIL import Image
 if str(Path(__file__).resolve().parents[2]) not in sys.path:
     sys.path.append(str(Path(__file__).resolve().parents[2]))
 from scripts.nano.edits import KINDS, apply_edits  # noqa: E402
+from scripts.repo_paths import HOME, PASL_DATA  # noqa: E402
 
-HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
-DEFAULT_PASL = HOME / "pasl_data" / "celeba_pasl.npz"
+DEFAULT_PASL = PASL_DATA
 DEFAULT_OUT = HOME / "nano_data" / "nano_faces.npz"
 SIZE = 128
 MIN_PIXELS = {"lips": 20, "hair": 200, "eyeglasses": 80, "cheeks": 60}

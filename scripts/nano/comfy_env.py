@@ -11,8 +11,7 @@ import os
 import sys
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[2]
-HOME = Path(os.environ.get("FLUX_SCULPTOR_HOME", Path.home() / ".cache" / "flux-sculptor"))
+from scripts.repo_paths import HOME, ROOT
 
 
 def comfyui_dir() -> Path:
