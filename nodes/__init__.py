@@ -11,7 +11,7 @@ import importlib
 
 from comfy_api.latest import io
 
-FAMILIES = ("inversion", "pasl", "masks", "s2dec", "saved_inversions")
+FAMILIES = ("inversion", "pasl", "masks", "s2dec", "saved_inversions", "nano")
 
 
 def make_schema(**fields) -> io.Schema:

@@ -14,6 +14,7 @@ PACK_NODE_IDS = {
     "FluxSculptorS2DECSampler",
     "FluxSculptorSaveInversion",
     "FluxSculptorLoadInversion",
+    "FluxSculptorNanoLoader",
 }
 """Every node id the pack registers (node ids are a public API: listed here once, never renamed)."""
 

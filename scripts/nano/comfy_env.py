@@ -1,0 +1,45 @@
+"""Import the real ComfyUI in-process for Nano's scripts (training, export, evaluation).
+
+Which ComfyUI: FLUX_SCULPTOR_COMFYUI (any ComfyUI folder), else FLUX_SCULPTOR_COMFYUI_RESOLVED (set by
+scripts/test.sh), else the pinned snapshot that scripts/setup_env.sh installs. ComfyUI goes first on
+sys.path and its CLI is parsed as `--cpu`; the pack root goes last (for `sculptor`).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from scripts.repo_paths import HOME, ROOT
+
+
+def comfyui_dir() -> Path:
+    for var in ("FLUX_SCULPTOR_COMFYUI", "FLUX_SCULPTOR_COMFYUI_RESOLVED"):
+        if os.environ.get(var):
+            return Path(os.environ[var]).resolve()
+    return HOME / "comfyui-0.3.75"
+
+
+def import_comfy() -> Path:
+    """Make `import comfy.*` work (CPU). Returns the ComfyUI folder."""
+    root = comfyui_dir()
+    if not (root / "main.py").is_file():
+        raise ValueError(
+            f"{root} is not a ComfyUI folder: run `bash scripts/test.sh --co -q` once (installs the "
+            "pinned ComfyUI) or set FLUX_SCULPTOR_COMFYUI to a ComfyUI folder"
+        )
+    if str(root) not in sys.path:
+        sys.path.insert(0, str(root))
+    if str(ROOT) not in sys.path:
+        sys.path.append(str(ROOT))
+    saved = sys.argv
+    sys.argv = [str(root / "main.py"), "--cpu"]
+    try:
+        import comfy.options
+
+        comfy.options.enable_args_parsing()
+        import comfy.cli_args  # noqa: F401  (parses sys.argv once)
+    finally:
+        sys.argv = saved
+    return root

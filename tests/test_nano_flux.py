@@ -1,0 +1,115 @@
+"""Nano's Flux trainer on tiny data: the LayerNorm copy workaround, guidance targets, text features."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from scripts.nano.checkpoint import read_state
+from scripts.nano.flux_model import build_flux, make_trainable
+from scripts.nano.train_flux import TextCache, distilled_target, velocity
+from scripts.nano.train_flux import main as flux_main
+from sculptor.nano import NANO_FLUX, NANO_TEXT_TOKENS, nano_text_features
+
+
+def tiny_latents(path: Path, n: int = 12) -> Path:
+    rng = np.random.default_rng(0)
+    edits = np.array(["", "lipstick=red", "hair=blond;glasses=sunglasses", "cheeks=rosy"] * (n // 4))
+    np.savez(
+        path,
+        latents=rng.standard_normal((n, 16, 16, 16)).astype(np.float16),
+        face=np.arange(n) // 4,
+        edits=edits,
+        holdout=np.arange(n) >= n - 4,
+        names=np.array([f"{i:06d}" for i in range(n // 4)]),
+    )
+    return path
+
+
+def randomised(seed: int = 0) -> torch.nn.Module:
+    """Nano's Flux with every weight random (the training init zeroes the output, hiding differences)."""
+    model = build_flux(NANO_FLUX, seed=seed)
+    gen = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            p.copy_(torch.randn(p.shape, generator=gen) * 0.05 + (1.0 if name.endswith(".scale") else 0.0))
+    return model
+
+
+def inputs(b: int = 2):
+    gen = torch.Generator().manual_seed(1)
+    return (
+        torch.randn(b, 16, 16, 16, generator=gen),
+        torch.full((b,), 0.5),
+        (torch.randn(b, NANO_TEXT_TOKENS, 384, generator=gen), torch.randn(b, 384, generator=gen)),
+    )
+
+
+def test_layernorm_copy_is_needed_and_changes_nothing(comfyui) -> None:
+    model = randomised()
+    x, sigma, text = inputs()
+    plain = velocity(model, x, sigma, text, torch.ones(2))
+    with pytest.raises(RuntimeError, match="inplace|in-place|modified"):
+        plain.square().mean().backward()
+    hooks = make_trainable(model)
+    hooked = velocity(model, x, sigma, text, torch.ones(2))
+    assert torch.equal(hooked, plain)
+    hooked.square().mean().backward()
+    assert all(p.grad is not None and torch.isfinite(p.grad).all() for p in model.parameters())
+    for h in hooks:
+        h.remove()
+
+
+def test_distilled_target_is_cfg_of_the_model(comfyui) -> None:
+    """g = 1 gives the conditional velocity; the target is affine in g through v_u and v_c."""
+    model = randomised()
+    x, sigma, text = inputs()
+    empty = (torch.zeros_like(text[0]), torch.zeros_like(text[1]))
+    one = distilled_target(model, x, sigma, text, empty, torch.ones(2))
+    assert torch.allclose(one, velocity(model, x, sigma, text, torch.ones(2)), atol=1e-5)
+    v_u = distilled_target(model, x, sigma, text, empty, torch.zeros(2))
+    three = distilled_target(model, x, sigma, text, empty, torch.full((2,), 3.0))
+    assert torch.allclose(three, v_u + 3 * (one - v_u), atol=1e-4)
+
+
+def test_text_features_pad_with_zeros_and_pool_to_unit_norm() -> None:
+    tokens, pooled = nano_text_features(["a photo of a person with red lipstick", ""])
+    assert tokens.shape == (2, NANO_TEXT_TOKENS, 384) and pooled.shape == (2, 384)
+    assert torch.allclose(pooled.norm(dim=-1), torch.ones(2), atol=1e-5)
+    assert tokens[1, 2:].abs().max() == 0 and tokens[1, :2].abs().max() > 0  # "" is [CLS] [SEP]
+    cache = TextCache()
+    assert torch.equal(cache(["", "x"])[0][0], tokens[1])
+    with pytest.raises(ValueError, match="list of prompts"):
+        nano_text_features("a face")
+
+
+def test_trainer_runs_both_guidance_phases_and_resumes(comfyui, tmp_path: Path) -> None:
+    data, ckpt = tiny_latents(tmp_path / "lat.npz"), tmp_path / "flux.safetensors"
+    common = [
+        "--data",
+        str(data),
+        "--ckpt",
+        str(ckpt),
+        "--batch",
+        "2",
+        "--eval-every",
+        "2",
+        "--eval-rows",
+        "2",
+        "--log-every",
+        "1",
+        "--warmup",
+        "1",
+        "--distill-from",
+        "1",
+    ]
+    flux_main(common + ["--total-steps", "2"])
+    flux_main(common + ["--total-steps", "3", "--resume"])
+    state = read_state(ckpt)
+    assert state["step"] == 3 and state["history"]["step"] == [1, 2, 3]
+    assert all(np.isfinite(state["history"]["loss"])) and len(state["history"]["held_out"]) == 1
+    flux_main(["--ckpt", str(ckpt), "--export", "--out", str(tmp_path / "nano_flux.safetensors")])
+    assert (tmp_path / "nano_flux.safetensors").stat().st_size > 1_000_000
