@@ -38,14 +38,40 @@ CANVAS_BOX = (60, 125, 1920, 980)  # canvas of a 1920x1080 screenshot, without s
 THUMB_SIZE = (640, 480)  # 4:3, as the frontend's template cards
 IMAGE = "portrait.png"
 SOURCE = "a woman."
+THRESHOLD, GROW, BLUR = 0.1, 16, 12  # the paste-back region: mask > THRESHOLD, grown and blurred (px)
+PASTE_NOTE = (
+    " The last nodes paste the decoded edit into the source image through the edit region (mask > "
+    f"{THRESHOLD}) grown by {GROW} px and feathered by {BLUR} px, so every pixel farther away is the "
+    "source's own, bit for bit; the raw decode is saved too (_raw)."
+)
+HF = "https://huggingface.co"
+MODEL_FILES = {  # file -> (ComfyUI models/ folder, standard download): read by the missing-models dialog
+    "flux1-dev.safetensors": (
+        "diffusion_models",
+        f"{HF}/black-forest-labs/FLUX.1-dev/resolve/main/flux1-dev.safetensors",
+    ),
+    "clip_l.safetensors": (
+        "text_encoders",
+        f"{HF}/comfyanonymous/flux_text_encoders/resolve/main/clip_l.safetensors",
+    ),
+    "t5xxl_fp16.safetensors": (
+        "text_encoders",
+        f"{HF}/comfyanonymous/flux_text_encoders/resolve/main/t5xxl_fp16.safetensors",
+    ),
+    "ae.safetensors": ("vae", f"{HF}/black-forest-labs/FLUX.1-dev/resolve/main/ae.safetensors"),
+}
 MODELS_NOTE = (
-    "Models (standard FLUX.1-dev files):\n"
+    "Models (standard FLUX.1-dev files; opening the workflow offers the downloads for missing ones; "
+    "FLUX.1-dev is gated: accept its licence on Hugging Face first):\n"
     "- models/diffusion_models/flux1-dev.safetensors\n"
     "- models/text_encoders/clip_l.safetensors and t5xxl_fp16.safetensors\n"
     "- models/vae/ae.safetensors\n"
-    "Memory: the recorded values (18 blocks, 30 steps, 60 calls) take about 25 GiB at 1024x1024 in bf16 "
-    "and a quarter of that at 512x512. Inversion.store = cpu keeps them in RAM; recompute stores nothing "
-    "(slower edit).\n\n"
+    "Memory of the recorded values: about 24 MiB per block and model call at 1024x1024 in bf16 (a quarter "
+    "at 512x512), times value_blocks (m) times model calls (2 per step with rf_solver, about 1 with "
+    "fireflow): m=18, N=30, rf_solver = 25 GiB. Inversion.store: device keeps them in VRAM (fastest), cpu "
+    "in RAM, recompute stores nothing (a few tens of MB; the edit recomputes them), auto picks from the "
+    "free VRAM and RAM. An 8-bit store_dtype (int8 / float8) halves it (about 13 GiB); "
+    "record_from_step = T skips the T structure steps.\n\n"
 )
 SHARED_NOTE = (
     "The SOURCE prompt describes the photo as it is (keep it short, e.g. 'a woman.'); the TARGET prompt is "
@@ -53,6 +79,11 @@ SHARED_NOTE = (
     "trades layout change (higher) against faithfulness (lower); guidance 1.0 for inversion, about 2 for "
     "the edit, as in the paper."
 )
+
+
+def model_links(*files: str) -> dict:
+    """Node properties naming the model files' downloads, in the frontend's missing-models format."""
+    return {"models": [{"name": f, "url": MODEL_FILES[f][1], "directory": MODEL_FILES[f][0]} for f in files]}
 
 
 def flux_loaders(g: Graph, x: float, y: float) -> tuple[Node, Node, Node]:
@@ -65,6 +96,9 @@ def flux_loaders(g: Graph, x: float, y: float) -> tuple[Node, Node, Node]:
         type="flux",
     )
     vae = g.add("VAELoader", (x, y + 320), vae_name="ae.safetensors")
+    unet.properties = model_links("flux1-dev.safetensors")
+    clip.properties = model_links("clip_l.safetensors", "t5xxl_fp16.safetensors")
+    vae.properties = model_links("ae.safetensors")
     g.group("FLUX.1-dev", (x - 20, y - 80, 360, 470))
     return unet, clip, vae
 
@@ -115,12 +149,54 @@ def sampler(
 def decode_save(
     g: Graph, latent: Node, vae: Node, pos: tuple[float, float], prefix: str, title: str = "Save Image"
 ) -> Node:
+    """VAEDecode of the edit and a SaveImage of it as decoded (`<prefix>_raw`, before the paste-back)."""
     decode = g.add("VAEDecode", pos, width=200)
     g.link(latent, "latent", decode, "samples")
     g.link(vae, "VAE", decode, "vae")
-    save = g.add("SaveImage", (pos[0], pos[1] + 90), title, width=340, filename_prefix=prefix)
+    save = g.add(
+        "SaveImage",
+        (pos[0], pos[1] + 90),
+        f"{title} (raw decode)",
+        width=340,
+        filename_prefix=f"{prefix}_raw",
+    )
     g.link(decode, "IMAGE", save, "images")
-    return save
+    return decode
+
+
+def paste_region(g: Graph, mask: Node, output: int | str, pos: tuple[float, float]) -> Node:
+    """Where the edit is pasted back (core nodes): the edit mask above THRESHOLD, grown by GROW px and
+    blurred by BLUR px. It is exactly zero more than GROW + BLUR px away from that, so pixels there keep
+    the source's values (a soft mask such as PASL's is never exactly zero, hence the threshold)."""
+    x, y = pos
+    hard = g.add("ThresholdMask", (x, y), "Edit region (hard)", width=260, value=THRESHOLD)
+    g.link(mask, output, hard, "mask")
+    grow = g.add(
+        "GrowMask", (x, y + 90), "Grow the edit region", width=260, expand=GROW, tapered_corners=True
+    )
+    g.link(hard, "MASK", grow, "mask")
+    to_image = g.add("MaskToImage", (x, y + 200), width=260)
+    g.link(grow, "MASK", to_image, "mask")
+    blur = g.add("ImageBlur", (x, y + 270), "Feather its edge", width=260, blur_radius=BLUR, sigma=BLUR / 2)
+    g.link(to_image, "IMAGE", blur, "image")
+    soft = g.add("ImageToMask", (x, y + 390), width=260, channel="red")
+    g.link(blur, "IMAGE", soft, "image")
+    return soft
+
+
+def paste_back(
+    g: Graph, image: Node, decode: Node, region: Node, pos: tuple[float, float], prefix: str, title: str
+) -> Node:
+    """The decoded edit composited over the source image through `region`; outside it, source pixels."""
+    paste = g.add(
+        "ImageCompositeMasked", pos, "Paste the edit into the source", width=300, resize_source=False
+    )
+    g.link(image, "IMAGE", paste, "destination")
+    g.link(decode, "IMAGE", paste, "source")
+    g.link(region, "MASK", paste, "mask")
+    save = g.add("SaveImage", (pos[0], pos[1] + 170), title, width=340, filename_prefix=prefix)
+    g.link(paste, "IMAGE", save, "images")
+    return paste
 
 
 def mask_preview(g: Graph, mask: Node, output: int | str, pos: tuple[float, float], title: str) -> Node:
@@ -145,14 +221,16 @@ def text_edit_pasl(g: Graph) -> None:
     region = pasl(g, image, "lips", (760, 540), "PASL Mask (where to edit)")
     inv = inversion(g, unet, encode, src, (1180, 60))
     edit = sampler(g, unet, inv, tgt, (region, "mask"), (1180, 420))
-    decode_save(g, edit, vae, (1560, 60), "flux-sculptor/red_lipstick", "Edited portrait")
+    decode = decode_save(g, edit, vae, (1560, 60), "flux-sculptor/red_lipstick", "Edited portrait")
     mask_preview(g, region, "mask", (1560, 500), "Edit region (PASL)")
     g.note(
         MODELS_NOTE + "Text-driven edit. Change: the image in Load Image; the target prompt; the PASL "
-        "prompt (the region to edit, e.g. 'lips', 'hair', 'eyebrows'). " + SHARED_NOTE,
+        "prompt (the region to edit, e.g. 'lips', 'hair', 'eyebrows'). " + SHARED_NOTE + PASTE_NOTE,
         (0, 560),
-        (360, 420),
+        (360, 460),
     )
+    paste = paste_region(g, region, "mask", (1940, 420))
+    paste_back(g, image, decode, paste, (1940, 60), "flux-sculptor/red_lipstick", "Edited portrait")
 
 
 def painted_mask_edit(g: Graph) -> None:
@@ -172,16 +250,18 @@ def painted_mask_edit(g: Graph) -> None:
     g.link(image, "MASK", region, "mask_a")
     inv = inversion(g, unet, encode, src, (1180, 60))
     edit = sampler(g, unet, inv, tgt, (region, "mask"), (1180, 420))
-    decode_save(g, edit, vae, (1560, 60), "flux-sculptor/painted_edit", "Edited portrait")
+    decode = decode_save(g, edit, vae, (1560, 60), "flux-sculptor/painted_edit", "Edited portrait")
     mask_preview(g, region, "mask", (1560, 500), "Edit region (painted, grown, feathered)")
     g.note(
         MODELS_NOTE + "Hand-painted region: right-click the image in Load Image > Open in MaskEditor, paint "
         "roughly over the area to change (e.g. the ears), Save. Mask Combine grows the painting by 16 px "
         "and feathers it by 12 px; raise them for rough strokes. Without a painting the run stops and "
-        "says so. " + SHARED_NOTE,
+        "says so. " + SHARED_NOTE + PASTE_NOTE,
         (0, 560),
-        (360, 460),
+        (360, 500),
     )
+    paste = paste_region(g, region, "mask", (1940, 420))
+    paste_back(g, image, decode, paste, (1940, 60), "flux-sculptor/painted_edit", "Edited portrait")
 
 
 def multi_attribute_edit(g: Graph) -> None:
@@ -209,19 +289,23 @@ def multi_attribute_edit(g: Graph) -> None:
     g.link(image, "MASK", combined, "mask_b")
     inv = inversion(g, unet, encode, src, (1180, 60))
     edit = sampler(g, unet, inv, tgt, (combined, "mask"), (1180, 420))
-    decode_save(g, edit, vae, (1560, 60), "flux-sculptor/multi_attribute", "Edited portrait")
+    decode = decode_save(g, edit, vae, (1560, 60), "flux-sculptor/multi_attribute", "Edited portrait")
     mask_preview(g, region, 1, (1560, 500), "One mask per sub-prompt")
     mask_preview(g, combined, "mask", (1560, 840), "Edit region (union)")
     g.note(
         MODELS_NOTE + "Several attributes in one pass: the PASL prompt holds one sub-prompt per line (or "
         "separated by ';'); its mask is their union. Name every change in the target prompt. Paint in "
         "the Mask Editor to add areas PASL misses (an unpainted image is ignored by the union). "
-        + SHARED_NOTE,
+        + SHARED_NOTE
+        + PASTE_NOTE,
         (0, 560),
-        (360, 460),
+        (360, 500),
     )
+    paste = paste_region(g, combined, "mask", (1940, 420))
+    paste_back(g, image, decode, paste, (1940, 60), "flux-sculptor/multi_attribute", "Edited portrait")
 
 
+FUSIONS = ("none", "latent", "value", "s2d-ec")
 EDITS = (
     ("a woman with red lipstick.", "lips", "red_lipstick"),
     ("a woman with blonde hair.", "hair", "blonde_hair"),
@@ -234,19 +318,26 @@ def several_edits_one_inversion(g: Graph) -> None:
     image, encode = source_image(g, vae, 400, 60)
     src = text(g, clip, SOURCE, (400, 640), "Source prompt (the photo as it is)")
     inv = inversion(g, unet, encode, src, (400, 880))
+    columns = []
     for i, (target, region_prompt, name) in enumerate(EDITS):
         x = 840 + 420 * i
         tgt = text(g, clip, target, (x, 60), f"Target prompt {i + 1}")
         region = pasl(g, image, region_prompt, (x, 300), f"PASL Mask {i + 1}")
         edit = sampler(g, unet, inv, tgt, (region, "mask"), (x, 560), f"S2D-EC edit {i + 1}")
-        decode_save(g, edit, vae, (x, 880), f"flux-sculptor/{name}", f"Edit {i + 1}")
+        decode = decode_save(g, edit, vae, (x, 880), f"flux-sculptor/{name}", f"Edit {i + 1}")
+        columns.append((x, region, decode, name))
     g.note(
         MODELS_NOTE + "One inversion feeds several edits: the inversion runs once and every S2D-EC sampler "
         "reuses it, so each extra edit costs one sampling pass. Change each column's target prompt and "
-        "PASL prompt; add columns by copying one (Ctrl+C, Ctrl+Shift+V keeps the links). " + SHARED_NOTE,
+        "PASL prompt; add columns by copying one (Ctrl+C, Ctrl+Shift+V keeps the links). "
+        + SHARED_NOTE
+        + PASTE_NOTE,
         (0, 560),
-        (360, 460),
+        (360, 500),
     )
+    for i, (x, region, decode, name) in enumerate(columns):
+        paste = paste_region(g, region, "mask", (x, 1420))
+        paste_back(g, image, decode, paste, (x, 1100), f"flux-sculptor/{name}", f"Edit {i + 1}")
 
 
 def fusion_ablation(g: Graph) -> None:
@@ -256,20 +347,23 @@ def fusion_ablation(g: Graph) -> None:
     tgt = text(g, clip, "a woman with red lipstick.", (400, 880), "Target prompt (the edit)")
     region = pasl(g, image, "lips", (400, 1120), "PASL Mask")
     inv = inversion(g, unet, encode, src, (840, 60))
-    for i, fusion in enumerate(("none", "latent", "value", "s2d-ec")):
+    decodes = []
+    for i, fusion in enumerate(FUSIONS):
         x = 840 + 380 * i
         edit = sampler(g, unet, inv, tgt, (region, "mask"), (x, 420), f"fusion: {fusion}", fusion=fusion)
-        decode_save(
-            g, edit, vae, (x, 740), f"flux-sculptor/ablation_{fusion.replace('-', '')}", f"fusion: {fusion}"
-        )
+        prefix = f"flux-sculptor/ablation_{fusion.replace('-', '')}"
+        decodes.append((x, decode_save(g, edit, vae, (x, 740), prefix, f"fusion: {fusion}"), prefix, fusion))
     g.note(
         MODELS_NOTE + "Ablation of the paper's fusion strategies on one edit, side by side: none (plain "
         "inversion + edit), latent (structure-stage latent fusion only), value (detail-stage value "
         "fusion only), s2d-ec (both: the paper's method). Only the fusion input differs; change the "
-        "target and PASL prompts together to try another edit. " + SHARED_NOTE,
+        "target and PASL prompts together to try another edit. " + SHARED_NOTE + PASTE_NOTE,
         (0, 560),
-        (360, 460),
+        (360, 500),
     )
+    paste = paste_region(g, region, "mask", (400, 1300))
+    for x, decode, prefix, fusion in decodes:
+        paste_back(g, image, decode, paste, (x, 1060), prefix, f"fusion: {fusion}")
 
 
 WORKFLOWS: dict[str, Callable[[Graph], None]] = {
