@@ -164,24 +164,26 @@ def decode_save(
     return decode
 
 
-def paste_region(g: Graph, mask: Node, output: int | str, pos: tuple[float, float]) -> Node:
-    """Where the edit is pasted back (core nodes): the edit mask above THRESHOLD, grown by GROW px and
-    blurred by BLUR px. It is exactly zero more than GROW + BLUR px away from that, so pixels there keep
+def paste_region(
+    g: Graph, mask: Node, output: int | str, pos: tuple[float, float], grow: int = GROW, blur: int = BLUR
+) -> Node:
+    """Where the edit is pasted back (core nodes): the edit mask above THRESHOLD, grown by `grow` px and
+    blurred by `blur` px. It is exactly zero more than grow + blur px away from that, so pixels there keep
     the source's values (a soft mask such as PASL's is never exactly zero, hence the threshold)."""
     x, y = pos
     hard = g.add("ThresholdMask", (x, y), "Edit region (hard)", width=260, value=THRESHOLD)
     g.link(mask, output, hard, "mask")
-    grow = g.add(
-        "GrowMask", (x, y + 90), "Grow the edit region", width=260, expand=GROW, tapered_corners=True
+    grown = g.add(
+        "GrowMask", (x, y + 90), "Grow the edit region", width=260, expand=grow, tapered_corners=True
     )
-    g.link(hard, "MASK", grow, "mask")
+    g.link(hard, "MASK", grown, "mask")
     to_image = g.add("MaskToImage", (x, y + 200), width=260)
-    g.link(grow, "MASK", to_image, "mask")
-    blur = g.add("ImageBlur", (x, y + 270), "Feather its edge", width=260, blur_radius=BLUR, sigma=BLUR / 2)
-    g.link(to_image, "IMAGE", blur, "image")
-    soft = g.add("ImageToMask", (x, y + 390), width=260, channel="red")
-    g.link(blur, "IMAGE", soft, "image")
-    return soft
+    g.link(grown, "MASK", to_image, "mask")
+    soft = g.add("ImageBlur", (x, y + 270), "Feather its edge", width=260, blur_radius=blur, sigma=blur / 2)
+    g.link(to_image, "IMAGE", soft, "image")
+    region = g.add("ImageToMask", (x, y + 390), width=260, channel="red")
+    g.link(soft, "IMAGE", region, "image")
+    return region
 
 
 def paste_back(
@@ -366,12 +368,61 @@ def fusion_ablation(g: Graph) -> None:
         paste_back(g, image, decode, paste, (x, 1060), prefix, f"fusion: {fusion}")
 
 
+NANO_SOURCE = "a photo of a person"
+DEMO_IMAGE = "flux_sculptor_nano_face.png"  # nodes/demo_image.py copies demo/<this> into ComfyUI's input
+NANO_GROW_BLUR = 4  # px at 128x128
+NANO_NOTE = (
+    "Flux-Sculptor Nano demo: runs on a CPU with no download. The Nano Loader gives a small face Flux "
+    "trained by the pack (128x128 portraits; MiniLM text encoder; trained on CelebA: research, "
+    "non-commercial use only, see nano_weights/README.md). The portrait is the face of scikit-image's "
+    "astronaut photo (public domain), copied into ComfyUI's input folder by the pack. Nano knows a small "
+    "vocabulary: 'a photo of a person with' + red / pink / purple / orange / black lipstick, blond / "
+    "black / red / white / blue hair, sunglasses, eyeglasses, rosy cheeks. Change the target prompt and "
+    "the PASL prompt (the region: lips, hair, eyes, cheeks) together. The result is shown beside the "
+    "source. For real photos use the FLUX.1-dev workflows (text_edit_pasl)."
+)
+
+
+def nano_demo_edit(g: Graph) -> None:
+    loader = g.add("FluxSculptorNanoLoader", (0, 60), "Flux-Sculptor Nano (bundled, CPU)", width=320)
+    image = g.add("LoadImage", (400, 60), "Load Image (demo portrait, 128x128)", image=DEMO_IMAGE)
+    encode = g.add("VAEEncode", (400, 530), width=200)
+    g.link(image, "IMAGE", encode, "pixels")
+    g.link(loader, "VAE", encode, "vae")
+    src = text(g, loader, NANO_SOURCE, (760, 60), "Source prompt (the photo as it is)")
+    tgt = text(g, loader, f"{NANO_SOURCE} with red lipstick", (760, 300), "Target prompt (the edit)")
+    region = pasl(g, image, "lips", (760, 540), "PASL Mask (where to edit)")
+    inv = g.add("FluxSculptorInversion", (1180, 60), width=340, steps=30, value_blocks=2)
+    g.link(loader, "MODEL", inv, "model")
+    g.link(encode, "LATENT", inv, "latent")
+    g.link(src, "CONDITIONING", inv, "conditioning")
+    edit = sampler(g, loader, inv, tgt, (region, "mask"), (1180, 420), structure_steps=3)
+    decode = decode_save(g, edit, loader, (1560, 60), "flux-sculptor/nano_red_lipstick", "Edited portrait")
+    mask_preview(g, region, "mask", (1560, 500), "Edit region (PASL)")
+    paste_note = PASTE_NOTE.replace(f"{GROW} px", f"{NANO_GROW_BLUR} px").replace(
+        f"{BLUR} px", f"{NANO_GROW_BLUR} px"
+    )
+    g.note(NANO_NOTE + paste_note, (0, 300), (360, 460))
+    paste = paste_region(g, region, "mask", (1940, 420), NANO_GROW_BLUR, NANO_GROW_BLUR)
+    pasted = paste_back(
+        g, image, decode, paste, (1940, 60), "flux-sculptor/nano_red_lipstick", "Edited portrait"
+    )
+    pair = g.add("ImageStitch", (2300, 60), "Source | edit", width=300, direction="right", spacing_width=4)
+    g.link(image, "IMAGE", pair, "image1")
+    g.link(pasted, "IMAGE", pair, "image2")
+    save = g.add(
+        "SaveImage", (2300, 300), "Side by side", width=400, filename_prefix="flux-sculptor/nano_pair"
+    )
+    g.link(pair, "IMAGE", save, "images")
+
+
 WORKFLOWS: dict[str, Callable[[Graph], None]] = {
     "text_edit_pasl": text_edit_pasl,
     "painted_mask_edit": painted_mask_edit,
     "multi_attribute_edit": multi_attribute_edit,
     "several_edits_one_inversion": several_edits_one_inversion,
     "fusion_ablation": fusion_ablation,
+    "nano_demo_edit": nano_demo_edit,
 }
 
 

@@ -125,6 +125,28 @@ def close_banner(page) -> None:
     page.mouse.move(VIEWPORT["width"] // 2, VIEWPORT["height"] - 40)
 
 
+def missing_model_labels(workflow: dict) -> list[str]:
+    """'<directory> / <file>' for each model download the workflow's nodes carry (none is installed here)."""
+    return [
+        f"{m['directory']} / {m['name']}"
+        for n in workflow["nodes"]
+        for m in n["properties"].get("models", [])
+    ]
+
+
+def assert_missing_models_dialog_offers_downloads(page, labels: list[str]) -> None:
+    """The frontend's missing-models dialog lists every model with a download (no 'not allowed' or
+    'Invalid directory' error); then it is closed."""
+    dialog = page.locator(".p-dialog", has_text=labels[0])
+    dialog.first.wait_for(state="visible", timeout=10_000)
+    text = dialog.first.inner_text()
+    for label in labels:
+        assert label in text, (label, text)
+    assert "not allowed" not in text and "Invalid directory" not in text, text
+    dialog.first.locator("button:has(i.pi-times), button[aria-label='Close']").first.click()
+    dialog.first.wait_for(state="hidden", timeout=10_000)
+
+
 def test_templates_endpoint_lists_every_bundled_workflow(server):
     listed = server.request("GET", "/api/workflow_templates")
     assert sorted(listed[PACK]) == sorted(WORKFLOW_NAMES)
@@ -150,6 +172,9 @@ def test_frontend_loads_workflow_without_missing_nodes(frontend, server, name):
         "async ([wf, name]) => { await window.app.loadGraphData(wf, true, true, name); }", [workflow, name]
     )
     page.wait_for_timeout(500)
+    expected = missing_model_labels(workflow)
+    if expected:
+        assert_missing_models_dialog_offers_downloads(page, expected)
     dialogs = page.evaluate("() => [...document.querySelectorAll('.p-dialog')].map(d => d.innerText)")
     assert dialogs == [], dialogs  # e.g. "This workflow has missing nodes", or a load error
     toasts = page.evaluate(

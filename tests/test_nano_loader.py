@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
-from pack_access import pack_module
+from helpers import pack_module
 from safetensors.torch import save_file
 from test_nano_flux import randomised
 

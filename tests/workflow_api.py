@@ -19,6 +19,7 @@ WORKFLOW_NAMES = (
     "multi_attribute_edit",
     "several_edits_one_inversion",
     "fusion_ablation",
+    "nano_demo_edit",
 )
 VIRTUAL_NODES = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 WIDGETS = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
