@@ -9,7 +9,7 @@ from scipy import ndimage
 from scripts.nano.build_dataset import build, parse_edits
 from scripts.nano.captions import caption, join, vocabulary
 from scripts.nano.edits import KINDS, apply_edits, phrase
-from sculptor.regions import REGIONS
+from scripts.pasl_regions import REGIONS
 
 W, H = 178, 218
 
