@@ -106,6 +106,7 @@ class Node:
     outputs: list[dict] = field(default_factory=list)
     widgets_values: list[Any] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
+    properties: dict = field(default_factory=dict)
 
 
 class Graph:
@@ -254,7 +255,8 @@ class Graph:
                 "mode": 0,
                 "inputs": n.inputs,
                 "outputs": n.outputs,
-                "properties": {"Node name for S&R": n.type} if n.type not in FRONTEND_ONLY else {},
+                "properties": ({"Node name for S&R": n.type} if n.type not in FRONTEND_ONLY else {})
+                | n.properties,
                 "widgets_values": n.widgets_values,
             }
             if n.title:

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
+from comfy_home import comfyui_dir, comfyui_version
 from PIL import Image, ImageDraw
 from workflow_api import VIRTUAL_NODES, WORKFLOW_NAMES, specs, to_api
 
@@ -132,6 +133,39 @@ def close_banner(page) -> None:
     page.mouse.move(VIEWPORT["width"] // 2, VIEWPORT["height"] - 40)
 
 
+def missing_model_labels(workflow: dict) -> list[str]:
+    """'<directory> / <file>' for each model download the workflow's nodes carry (none is installed here)."""
+    return [
+        f"{m['directory']} / {m['name']}"
+        for n in workflow["nodes"]
+        for m in n["properties"].get("models", [])
+    ]
+
+
+def assert_missing_models_dialog_offers_downloads(page, workflow: dict, labels: list[str]) -> None:
+    """Frontend 1.32 (the pinned ComfyUI's): its missing-models dialog lists every model with a download
+    (no 'not allowed' or 'Invalid directory' error); then it is closed. Newer frontends present missing
+    models their own way: a dialog that names the files is checked the same way and closed with Escape."""
+    names = [m["name"] for n in workflow["nodes"] for m in n["properties"].get("models", [])]
+    pinned = comfyui_version(comfyui_dir()) == "0.3.75"
+    dialog = page.locator(".p-dialog" if pinned else DIALOGS, has_text=names[0]).first
+    try:
+        dialog.wait_for(state="visible", timeout=10_000 if pinned else 3_000)
+    except Exception:
+        if pinned:
+            raise
+        return
+    text = dialog.inner_text()
+    for expected in labels if pinned else names:
+        assert expected in text, (expected, text)
+    assert "not allowed" not in text and "Invalid directory" not in text, text
+    if pinned:
+        dialog.locator("button:has(i.pi-times), button[aria-label='Close']").first.click()
+    else:
+        page.keyboard.press("Escape")
+    dialog.wait_for(state="hidden", timeout=10_000)
+
+
 def test_templates_endpoint_lists_every_bundled_workflow(server):
     listed = server.request("GET", "/api/workflow_templates")
     assert sorted(listed[PACK]) == sorted(WORKFLOW_NAMES)
@@ -170,6 +204,9 @@ def test_frontend_loads_workflow_without_missing_nodes(frontend, server, name):
         "async ([wf, name]) => { await window.app.loadGraphData(wf, true, true, name); }", [workflow, name]
     )
     page.wait_for_timeout(500)
+    expected = missing_model_labels(workflow)
+    if expected:
+        assert_missing_models_dialog_offers_downloads(page, workflow, expected)
     dialogs = page.evaluate(f"() => [...document.querySelectorAll('{DIALOGS}')].map(d => d.innerText)")
     assert dialogs == [], dialogs  # e.g. "This workflow has missing nodes", or a load error
     toasts = page.evaluate(

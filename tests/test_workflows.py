@@ -92,6 +92,18 @@ def test_only_core_and_pack_nodes_and_flux_loaded_the_standard_way(object_info):
                 node["type"],
                 module,
             )
+        required = {
+            "LoadImage",
+            "VAEEncode",
+            "VAEDecode",
+            "SaveImage",
+            "FluxSculptorInversion",
+            "FluxSculptorS2DECSampler",
+        }
+        assert required <= {n["type"] for n in wf["nodes"]}, name
+        if nodes_of(wf, "FluxSculptorNanoLoader"):  # the demo: Nano's bundled MODEL, CLIP and VAE only
+            assert not {"UNETLoader", "DualCLIPLoader", "VAELoader"} & {n["type"] for n in wf["nodes"]}
+            continue
         (unet,), (clip,), (vae,) = (nodes_of(wf, k) for k in ("UNETLoader", "DualCLIPLoader", "VAELoader"))
         assert widget(unet, "unet_name", object_info) == "flux1-dev.safetensors"
         assert [widget(clip, k, object_info) for k in ("clip_name1", "clip_name2", "type")] == [
@@ -100,14 +112,6 @@ def test_only_core_and_pack_nodes_and_flux_loaded_the_standard_way(object_info):
             "flux",
         ]
         assert widget(vae, "vae_name", object_info) == "ae.safetensors"
-        assert {
-            "LoadImage",
-            "VAEEncode",
-            "VAEDecode",
-            "SaveImage",
-            "FluxSculptorInversion",
-            "FluxSculptorS2DECSampler",
-        } <= {n["type"] for n in wf["nodes"]}
 
 
 @pytest.mark.server
@@ -154,6 +158,12 @@ def test_widget_values_fit_the_current_schemas(object_info):
             ]
             connected = {s["name"] for s in node["inputs"] if s.get("link") is not None}
             assert set(required) <= connected, (name, node["type"], set(required) - connected)
+
+
+def build_workflows_module():
+    from scripts import build_workflows
+
+    return build_workflows
 
 
 def generator():
@@ -229,6 +239,18 @@ def test_each_workflow_does_what_its_name_says(object_info):
         for s in samplers
     ]
     assert all(o == others[0] for o in others)
+    nano = load("nano_demo_edit")
+    (loader,) = nodes_of(nano, "FluxSculptorNanoLoader")
+    (image,) = nodes_of(nano, "LoadImage")
+    assert widget(image, "image", object_info) == build_workflows_module().DEMO_IMAGE
+    assert text["nano_demo_edit"] == ["a photo of a person", "a photo of a person with red lipstick"]
+    (inv,) = nodes_of(nano, "FluxSculptorInversion")
+    (edit,) = nodes_of(nano, "FluxSculptorS2DECSampler")
+    assert feeders(nano, inv, "model") is loader and feeders(nano, edit, "model") is loader
+    assert feeders(nano, edit, "mask")["type"] == "FluxSculptorPASLMask"
+    (pair,) = nodes_of(nano, "ImageStitch")
+    assert feeders(nano, pair, "image1") is image
+    assert feeders(nano, pair, "image2")["type"] == "ImageCompositeMasked"
 
 
 def run_swapped(server, object_info, name: str) -> tuple[dict, dict]:

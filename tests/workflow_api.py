@@ -19,6 +19,7 @@ WORKFLOW_NAMES = (
     "multi_attribute_edit",
     "several_edits_one_inversion",
     "fusion_ablation",
+    "nano_demo_edit",
 )
 VIRTUAL_NODES = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 WIDGETS = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
@@ -84,18 +85,17 @@ def to_api(workflow: dict, object_info: dict) -> dict:
 
 
 def swap_for_tiny_models(prompt: dict) -> dict:
-    """Replace FLUX.1-dev loading by the tiny test sources; nothing else changes.
+    """Replace FLUX.1-dev (or Nano) loading by the tiny test sources; nothing else changes.
 
-    UNETLoader -> tiny Flux MODEL; CLIPTextEncode -> tiny CONDITIONING seeded by its text (DualCLIPLoader
-    dropped); LoadImage -> tiny IMAGE + painted MASK; VAEEncode -> tiny LATENT of the image's latent size
-    (VAELoader dropped); VAEDecode -> LatentStats on its input, and the image savers/previews fed only by
-    a VAEDecode are dropped (no tiny VAE: its pixels would mean nothing).
+    UNETLoader / FluxSculptorNanoLoader -> tiny Flux MODEL; CLIPTextEncode -> tiny CONDITIONING seeded by
+    its text (DualCLIPLoader dropped); LoadImage -> tiny IMAGE + painted MASK; VAEEncode -> tiny LATENT of
+    the image's latent size (VAELoader dropped); VAEDecode -> tiny decode (IMAGE [1,8h,8w,3] from the
+    latent) plus a LatentStats node `stats_<id>` on its input, so the pixel nodes after it still run.
     """
     out = copy.deepcopy(prompt)
-    decoded = set()
     for node_id, node in list(out.items()):
         kind, inputs = node["class_type"], node["inputs"]
-        if kind == "UNETLoader":
+        if kind in ("UNETLoader", "FluxSculptorNanoLoader"):
             out[node_id] = {
                 "class_type": "FluxSculptorTestTinyFlux",
                 "inputs": {"seed": 0, "depth": 1, "depth_single": TINY_SINGLE_BLOCKS, "weight_scale": 0.25},
@@ -119,19 +119,13 @@ def swap_for_tiny_models(prompt: dict) -> dict:
             }
         elif kind == "VAEDecode":
             out[node_id] = {
+                "class_type": "FluxSculptorTestTinyDecode",
+                "inputs": {"samples": inputs["samples"]},
+            }
+            out[f"stats_{node_id}"] = {
                 "class_type": "FluxSculptorTestLatentStats",
                 "inputs": {"latent": inputs["samples"]},
             }
-            decoded.add(node_id)
-    for node_id, node in list(out.items()):
-        sources = {v[0] for v in node["inputs"].values() if isinstance(v, list)}
-        if sources & decoded:
-            if node["class_type"] not in ("SaveImage", "PreviewImage"):
-                raise ValueError(
-                    f"node {node_id} ({node['class_type']}) uses decoded pixels: the swap cannot "
-                    "replace it; keep decoded images going only to SaveImage/PreviewImage"
-                )
-            del out[node_id]
     for node_id, node in out.items():
         for name, value in node["inputs"].items():
             if isinstance(value, list) and value[0] not in out:

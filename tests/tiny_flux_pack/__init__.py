@@ -8,7 +8,7 @@ import torch
 from comfy_api.latest import ComfyExtension, io
 
 from .tiny_flux import build_tiny_flux, tiny_conditioning, tiny_latent
-from .tiny_sources import MaskStats, TinyImage
+from .tiny_sources import MaskStats, PixelValues, TinyDecode, TinyImage
 
 
 class TinyFluxModel(io.ComfyNode):
@@ -96,7 +96,16 @@ class LatentStats(io.ComfyNode):
 
 class TinyFluxTestExtension(ComfyExtension):
     async def get_node_list(self) -> list[type[io.ComfyNode]]:
-        return [TinyFluxModel, TinyFluxConditioning, TinyFluxLatent, LatentStats, TinyImage, MaskStats]
+        return [
+            TinyFluxModel,
+            TinyFluxConditioning,
+            TinyFluxLatent,
+            LatentStats,
+            TinyImage,
+            MaskStats,
+            TinyDecode,
+            PixelValues,
+        ]
 
 
 async def comfy_entrypoint() -> TinyFluxTestExtension:

@@ -33,6 +33,43 @@ class TinyImage(io.ComfyNode):
         return io.NodeOutput(image, mask)
 
 
+class TinyDecode(io.ComfyNode):
+    """Stands in for VAEDecode: LATENT [B,16,h,w] -> IMAGE [B,8h,8w,3] (sigmoid of channels 0..2, 8x8 blocks)."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="FluxSculptorTestTinyDecode",
+            category="Flux-Sculptor/tests",
+            inputs=[io.Latent.Input("samples")],
+            outputs=[io.Image.Output()],
+        )
+
+    @classmethod
+    def execute(cls, samples) -> io.NodeOutput:
+        rgb = torch.sigmoid(samples["samples"][:, :3].float())
+        return io.NodeOutput(rgb.repeat_interleave(8, dim=2).repeat_interleave(8, dim=3).movedim(1, -1))
+
+
+class PixelValues(io.ComfyNode):
+    """Reports an IMAGE's or MASK's exact values in the UI output, so server tests can compare pixels."""
+
+    @classmethod
+    def define_schema(cls) -> io.Schema:
+        return io.Schema(
+            node_id="FluxSculptorTestPixelValues",
+            category="Flux-Sculptor/tests",
+            is_output_node=True,
+            inputs=[io.Image.Input("image", optional=True), io.Mask.Input("mask", optional=True)],
+            outputs=[],
+        )
+
+    @classmethod
+    def execute(cls, image=None, mask=None) -> io.NodeOutput:
+        values = image if image is not None else mask
+        return io.NodeOutput(ui={"shape": list(values.shape), "values": values.flatten().tolist()})
+
+
 class MaskStats(io.ComfyNode):
     """Reports a MASK's shape and range in the UI output, so server tests can read it from /history."""
 
