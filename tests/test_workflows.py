@@ -8,6 +8,7 @@ import math
 
 import pytest
 import torch
+from comfy_home import comfyui_dir, comfyui_version
 from PIL import Image
 from workflow_api import (
     VIRTUAL_NODES,
@@ -174,11 +175,19 @@ def generator():
 
 @pytest.mark.server
 def test_committed_workflows_equal_a_fresh_build_from_the_schemas(object_info):
+    """On the pinned ComfyUI the files equal a fresh build; on other versions (core nodes' widgets differ)
+    the build still validates every value and the pack's own nodes must be identical."""
     build_workflows, _ = generator()
+    pinned = comfyui_version(comfyui_dir()) == "0.3.75"
     for name, workflow in build_workflows.build(object_info).items():
-        assert json.loads(build_workflows.dumps(workflow)) == load(name), (
-            f"{name}.json is stale: run `python scripts/build_workflows.py`"
-        )
+        fresh, committed = json.loads(build_workflows.dumps(workflow)), load(name)
+        if not pinned:
+            fresh, committed = pack_nodes(fresh), pack_nodes(committed)
+        assert fresh == committed, f"{name}.json is stale: run `python scripts/build_workflows.py`"
+
+
+def pack_nodes(workflow: dict) -> list[dict]:
+    return [node for node in workflow["nodes"] if node["type"].startswith("FluxSculptor")]
 
 
 @pytest.mark.server
