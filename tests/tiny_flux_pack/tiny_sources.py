@@ -34,7 +34,7 @@ class TinyImage(io.ComfyNode):
 
 
 class TinyDecode(io.ComfyNode):
-    """Stands in for VAEDecode: LATENT [B,16,h,w] -> IMAGE [B,8h,8w,3] (sigmoid of channels 0..2, 8x8 blocks)."""
+    """Stands in for VAEDecode: LATENT [B,16,h,w] -> IMAGE [B,8h,8w,3] (sigmoid of channels 0..2, 8x8)."""
 
     @classmethod
     def define_schema(cls) -> io.Schema:
