@@ -3,7 +3,9 @@ called the way a graph calls them, and small numeric helpers."""
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -83,3 +85,27 @@ def edit(
         mask=mask,
     )
     return out.result[0]["samples"]
+
+
+@contextlib.contextmanager
+def progress_hook(hook: Callable) -> Iterator[None]:
+    """Install `hook` as ComfyUI's global progress-bar hook for the block, as the server does. Newer
+    ComfyUI (0.33) drops updates that come within 100 ms of the last one; tiny models step faster than
+    that, so the block switches that throttle off to see every step. Both are restored afterwards."""
+    import comfy.utils
+
+    throttle = {
+        name: getattr(comfy.utils, name)
+        for name in ("PROGRESS_THROTTLE_MIN_INTERVAL", "PROGRESS_THROTTLE_MIN_PERCENT")
+        if hasattr(comfy.utils, name)
+    }
+    old = comfy.utils.PROGRESS_BAR_HOOK
+    comfy.utils.set_progress_bar_global_hook(hook)
+    for name in throttle:
+        setattr(comfy.utils, name, 0)
+    try:
+        yield
+    finally:
+        comfy.utils.set_progress_bar_global_hook(old)
+        for name, value in throttle.items():
+            setattr(comfy.utils, name, value)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, fields, is_dataclass
 
 import pytest
 import torch
-from helpers import edit, half_mask, invert
+from helpers import edit, half_mask, invert, progress_hook
 
 
 @pytest.fixture(scope="module")
@@ -155,13 +155,10 @@ def run_cancelled(step: int, run) -> list[int]:
     import comfy.utils
 
     hook, seen = cancel_at_step(step)
-    old = comfy.utils.PROGRESS_BAR_HOOK
-    comfy.utils.set_progress_bar_global_hook(hook)
     try:
-        with pytest.raises(comfy.model_management.InterruptProcessingException):
+        with progress_hook(hook), pytest.raises(comfy.model_management.InterruptProcessingException):
             run()
     finally:
-        comfy.utils.set_progress_bar_global_hook(old)
         comfy.model_management.interrupt_current_processing(False)
     return seen
 

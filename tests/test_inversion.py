@@ -4,7 +4,7 @@ import copy
 
 import pytest
 import torch
-from helpers import pack_module, rel
+from helpers import pack_module, progress_hook, rel
 
 SCALE = 0.25  # tiny Flux weights ~ N(0, (0.25 / sqrt(fan_in))^2): a smooth velocity field
 
@@ -149,13 +149,10 @@ def test_progress_cancel_leaves_nothing_patched(runs, setup):
         if value == 2:
             comfy.model_management.interrupt_current_processing(True)
 
-    old_hook = comfy.utils.PROGRESS_BAR_HOOK
-    comfy.utils.set_progress_bar_global_hook(hook)
     try:
-        with pytest.raises(comfy.model_management.InterruptProcessingException):
+        with progress_hook(hook), pytest.raises(comfy.model_management.InterruptProcessingException):
             runs.run_inversion(model, latent, cond, steps=6, guidance=1.0, value_blocks=2, store="cpu")
     finally:
-        comfy.utils.set_progress_bar_global_hook(old_hook)
         comfy.model_management.interrupt_current_processing(False)
     assert updates[:2] == [(1, 6), (2, 6)]
     assert model.model_options == options_before
