@@ -210,7 +210,9 @@ def mask_preview(g: Graph, mask: Node, output: int | str, pos: tuple[float, floa
 
 
 def pasl(g: Graph, image: Node, prompt: str, pos: tuple[float, float], title: str | None = None) -> Node:
-    node = g.add("FluxSculptorPASLMask", pos, title, width=340, prompt=prompt)
+    # the bundled workflows edit portraits (face-filling crops): PASL reads them whole, as it was trained;
+    # for whole photos switch `faces` to all / largest / index (README, "PASL on whole photos")
+    node = g.add("FluxSculptorPASLMask", pos, title, width=340, prompt=prompt, faces="whole image")
     g.link(image, "IMAGE", node, "image")
     return node
 
