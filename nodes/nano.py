@@ -147,9 +147,19 @@ class FluxSculptorNanoLoader(io.ComfyNode):
             search_aliases=["nano", "small flux", "tiny flux", "demo model", "cpu flux"],
             inputs=[],
             outputs=[
-                io.Model.Output("model", tooltip="Nano's Flux diffusion model (a real Flux ModelPatcher)."),
-                io.Clip.Output("clip", tooltip="MiniLM text encoder as a ComfyUI CLIP (use CLIPTextEncode)."),
-                io.Vae.Output("vae", tooltip="TAESD-format VAE: 128x128 image <-> 16x16x16 latent."),
+                io.Model.Output(
+                    "model",
+                    display_name="MODEL",
+                    tooltip="Nano's Flux diffusion model (a real Flux ModelPatcher).",
+                ),
+                io.Clip.Output(
+                    "clip",
+                    display_name="CLIP",
+                    tooltip="MiniLM text encoder as a ComfyUI CLIP (use CLIPTextEncode).",
+                ),
+                io.Vae.Output(
+                    "vae", display_name="VAE", tooltip="TAESD-format VAE: 128x128 image <-> 16x16x16 latent."
+                ),
             ],
         )
 
