@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 from pathlib import Path
 
 import numpy as np
@@ -49,6 +50,8 @@ def inputs(b: int = 2):
 
 
 def test_layernorm_copy_is_needed_and_changes_nothing(comfyui) -> None:
+    if importlib.util.find_spec("comfy_kitchen") is not None:
+        pytest.skip("Nano trains on the pinned ComfyUI: comfy-kitchen's RoPE kernel (0.33) has no backward")
     model = randomised()
     x, sigma, text = inputs()
     plain = velocity(model, x, sigma, text, torch.ones(2))
