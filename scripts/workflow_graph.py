@@ -12,87 +12,17 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
-WIDGET_TYPES = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
-FRONTEND_ONLY = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}  # virtual nodes, not in /object_info
-SEED_NAMES = {"seed", "noise_seed"}  # the frontend adds a control_after_generate widget after these
-# Combos listing the user's own files (models, input images): the build machine need not have them.
-USER_FILE_WIDGETS = {
-    ("UNETLoader", "unet_name"),
-    ("DualCLIPLoader", "clip_name1"),
-    ("DualCLIPLoader", "clip_name2"),
-    ("VAELoader", "vae_name"),
-    ("LoadImage", "image"),
-}
+from scripts.workflow_schema import (
+    FRONTEND_ONLY,
+    WIDGET_TYPES,
+    SchemaError,
+    check_value,
+    default_value,
+    extra_widget_value,
+    input_specs,
+)
 
-
-class SchemaError(ValueError):
-    """A node or value that does not fit the server's /object_info."""
-
-
-def input_specs(info: dict) -> list[tuple[str, str, dict, bool]]:
-    """(name, type, options, optional) for a node's inputs in the frontend's order; type COMBO for lists."""
-    order = info.get("input_order") or {s: list(info["input"].get(s, {})) for s in ("required", "optional")}
-    specs = []
-    for section in ("required", "optional"):
-        for name in order.get(section, []):
-            spec = info["input"][section][name]
-            kind, opts = spec[0], (spec[1] if len(spec) > 1 and isinstance(spec[1], dict) else {})
-            if isinstance(kind, list):
-                kind, opts = "COMBO", {**opts, "options": kind}
-            specs.append((name, kind, opts, section == "optional"))
-    return specs
-
-
-def extra_widget_value(node_type: str, name: str, kind: str, opts: dict) -> str | None:
-    """The value of the frontend-only widget that follows an input (seed control, upload button), if any."""
-    if kind == "INT" and (opts.get("control_after_generate") or name in SEED_NAMES):
-        return "fixed"
-    if kind == "COMBO" and opts.get("image_upload"):
-        return "image"
-    return None
-
-
-def check_value(node_type: str, name: str, kind: str, opts: dict, value: Any) -> None:
-    """Raise SchemaError unless `value` fits the widget's schema."""
-    where = f"{node_type}.{name}"
-    if kind == "COMBO":
-        options = opts.get("options", [])
-        if value not in options and not ((node_type, name) in USER_FILE_WIDGETS and isinstance(value, str)):
-            raise SchemaError(f"{where} = {value!r} is not one of {options}")
-    elif kind == "BOOLEAN":
-        if not isinstance(value, bool):
-            raise SchemaError(f"{where} must be a boolean, got {value!r}")
-    elif kind == "STRING":
-        if not isinstance(value, str):
-            raise SchemaError(f"{where} must be a string, got {value!r}")
-    elif kind in ("INT", "FLOAT"):
-        if (
-            isinstance(value, bool)
-            or not isinstance(value, (int, float))
-            or (kind == "INT" and not isinstance(value, int))
-        ):
-            raise SchemaError(f"{where} must be {kind}, got {value!r}")
-        if ("min" in opts and value < opts["min"]) or ("max" in opts and value > opts["max"]):
-            raise SchemaError(f"{where} = {value} is outside [{opts.get('min')}, {opts.get('max')}]")
-
-
-def default_value(node_type: str, name: str, kind: str, opts: dict) -> Any:
-    if "default" in opts:
-        return opts["default"]
-    if kind == "COMBO":
-        if not opts.get("options"):
-            raise SchemaError(
-                f"{node_type}.{name} has no options on this server (e.g. no weights file "
-                "installed yet): install one, or give the value explicitly"
-            )
-        return opts["options"][0]
-    if kind in ("INT", "FLOAT"):
-        return opts.get("min", 0)
-    if kind == "STRING":
-        return ""
-    if kind == "BOOLEAN":
-        return False
-    raise SchemaError(f"{node_type}.{name} has no default: give a value")
+__all__ = ["Graph", "Node", "SchemaError", "dumps"]
 
 
 @dataclass
@@ -107,6 +37,7 @@ class Node:
     widgets_values: list[Any] = field(default_factory=list)
     extra: dict = field(default_factory=dict)
     properties: dict = field(default_factory=dict)
+    widgets: dict[str, str] = field(default_factory=dict)  # widget name -> type (INT, ...), schema order
 
 
 class Graph:
@@ -145,6 +76,7 @@ class Graph:
                     {"name": name, "type": kind, "link": None, **({"shape": 7} if optional else {})}
                 )
                 continue
+            node.widgets[name] = kind
             value = values[name] if name in values else default_value(node_type, name, kind, opts)
             check_value(node_type, name, kind, opts, value)
             node.widgets_values.append(value)
@@ -191,7 +123,10 @@ class Graph:
         )
 
     def link(self, src: Node, output: str | int, dst: Node, input_name: str) -> None:
-        """Connect src's output (name or index) to dst's socket input; the types must match."""
+        """Connect src's output (name or index) to dst's input; the types must match. The input is a socket,
+        or a widget (e.g. ImageCrop's INT x): that one becomes an input as the frontend converts it, an
+        entry {"name", "type", "widget": {"name"}, "link"} after the sockets, its value kept in
+        widgets_values (the frontend sends the link instead)."""
         out_index = (
             output
             if isinstance(output, int)
@@ -199,12 +134,16 @@ class Graph:
         )
         if out_index is None or out_index >= len(src.outputs):
             raise SchemaError(f"{src.type} has no output {output!r}: {[o['name'] for o in src.outputs]}")
+        out_type = src.outputs[out_index]["type"]
         in_index = next((i for i, s in enumerate(dst.inputs) if s["name"] == input_name), None)
+        if in_index is None and input_name in dst.widgets:
+            in_index = self._widget_input(src, out_type, dst, input_name)
         if in_index is None:
             raise SchemaError(
-                f"{dst.type} has no socket input {input_name!r}: {[s['name'] for s in dst.inputs]}"
+                f"{dst.type} has no input {input_name!r}: sockets {[s['name'] for s in dst.inputs]}, "
+                f"widgets {list(dst.widgets)}"
             )
-        out_type, in_type = src.outputs[out_index]["type"], dst.inputs[in_index]["type"]
+        in_type = dst.inputs[in_index]["type"]
         if in_type != out_type and "*" not in (in_type, out_type):
             raise SchemaError(
                 f"{src.type}.{src.outputs[out_index]['name']} ({out_type}) cannot feed "
@@ -217,9 +156,30 @@ class Graph:
         src.outputs[out_index]["links"].append(link_id)
         dst.inputs[in_index]["link"] = link_id
 
+    def _widget_input(self, src: Node, out_type: str, dst: Node, name: str) -> int:
+        """Add widget `name` of dst as an input (after the sockets, in widget order); its index. Links into
+        the inputs it moves down are renumbered."""
+        kind = dst.widgets[name]
+        if kind != out_type:
+            raise SchemaError(f"{src.type} output ({out_type}) cannot feed {dst.type}.{name} ({kind})")
+        order = list(dst.widgets)
+        index = next(
+            (
+                i
+                for i, s in enumerate(dst.inputs)
+                if "widget" in s and order.index(s["widget"]["name"]) > order.index(name)
+            ),
+            len(dst.inputs),
+        )
+        dst.inputs.insert(index, {"name": name, "type": kind, "widget": {"name": name}, "link": None})
+        for link in self.links:
+            if link[3] == dst.id and link[4] >= index:
+                link[4] += 1
+        return index
+
     @staticmethod
     def _height(node: Node, info: dict) -> float:
-        rows = max(len(node.inputs), len(node.outputs))
+        rows = max(len([s for s in node.inputs if "widget" not in s]), len(node.outputs))
         height = 30 + 22 * rows + 26 * len(node.widgets_values)
         multiline = sum(
             1 for _, kind, opts, _ in input_specs(info) if kind == "STRING" and opts.get("multiline")
