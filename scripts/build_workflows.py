@@ -10,8 +10,9 @@ core nodes and Flux-Sculptor's are used; FLUX.1-dev is loaded the standard way (
 DualCLIPLoader type flux, VAELoader). Thumbnails (.jpg) come from tests/test_browser.py's screenshots of
 the real frontend (tests/output/browser/<name>.png); the main one is also copied to docs/ for the README.
 
-The pieces: scripts/workflow_graph.py (nodes and links checked against the schemas), workflow_parts.py
-(loaders, sampler, paste-back, ...), workflow_portraits.py (the portrait workflows), workflow_thumbnails.py.
+The pieces: scripts/workflow_graph.py (nodes and links checked against the schemas; workflow_schema.py
+reads them), workflow_parts.py (loaders, sampler, paste-back, ...), workflow_portraits.py (the portrait
+workflows), workflow_photo.py (whole_photo_edit: crop, edit, stitch), workflow_thumbnails.py.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ if __package__:  # python -m scripts.NAME
 else:  # python scripts/NAME.py
     from repo_paths import ROOT
 from scripts.workflow_graph import Graph, dumps
+from scripts.workflow_photo import whole_photo_edit
 from scripts.workflow_portraits import (
     DEMO_IMAGE,
     fusion_ablation,
@@ -53,6 +55,7 @@ WORKFLOWS: dict[str, Callable[[Graph], None]] = {
     "several_edits_one_inversion": several_edits_one_inversion,
     "fusion_ablation": fusion_ablation,
     "nano_demo_edit": nano_demo_edit,
+    "whole_photo_edit": whole_photo_edit,
 }
 
 

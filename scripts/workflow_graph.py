@@ -63,9 +63,12 @@ class Graph:
         pos: tuple[float, float],
         title: str | None = None,
         width: float = 320,
+        widgets: dict[str, Any] | None = None,
         **values: Any,
     ) -> Node:
-        """A node of `node_type`; widget values by input name (defaults from the schema for the rest)."""
+        """A node of `node_type`, `width` px wide; widget values by input name (defaults from the schema
+        for the rest), in `widgets` for names that clash with these arguments (e.g. ImageScale's width)."""
+        values = {**(widgets or {}), **values}
         info = self.schema(node_type)
         node = Node(len(self.nodes) + 1, node_type, pos, (width, 0), title)
         known = set()

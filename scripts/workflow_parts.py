@@ -181,9 +181,16 @@ def mask_preview(g: Graph, mask: Node, output: int | str, pos: tuple[float, floa
     return preview
 
 
-def pasl(g: Graph, image: Node, prompt: str, pos: tuple[float, float], title: str | None = None) -> Node:
-    # the bundled workflows edit portraits (face-filling crops): PASL reads them whole, as it was trained;
-    # for whole photos switch `faces` to all / largest / index (README, "PASL on whole photos")
-    node = g.add("FluxSculptorPASLMask", pos, title, width=340, prompt=prompt, faces="whole image")
+def pasl(
+    g: Graph,
+    image: Node,
+    prompt: str,
+    pos: tuple[float, float],
+    title: str | None = None,
+    faces: str = "whole image",
+) -> Node:
+    # the portrait workflows edit face-filling crops: PASL reads them whole, as it was trained; whole
+    # photos use `faces` all / largest / index (README, "PASL on whole photos"; whole_photo_edit)
+    node = g.add("FluxSculptorPASLMask", pos, title, width=340, prompt=prompt, faces=faces)
     g.link(image, "IMAGE", node, "image")
     return node
