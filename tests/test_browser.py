@@ -58,6 +58,15 @@ def portrait(path: Path) -> None:
     img.save(path)
 
 
+def whole_photo(path: Path, face: Path) -> None:
+    """A drawn stand-in whole photo for whole_photo_edit: the stand-in portrait small in a wider scene."""
+    img = Image.new("RGB", (1024, 768), (120, 150, 190))
+    ImageDraw.Draw(img).rectangle((0, 520, 1024, 768), fill=(90, 120, 70))
+    with Image.open(face) as portrait:
+        img.paste(portrait.convert("RGB").resize((192, 192)), (560, 260))
+    img.save(path)
+
+
 @pytest.fixture(scope="module")
 def frontend(server):
     from playwright import sync_api  # the pyproject test extra; scripts/test.sh installs it
@@ -65,6 +74,7 @@ def frontend(server):
     executable = shutil.which("chromium")
     assert executable, "Debian's chromium is missing: apt-get install -y chromium (scripts/test.sh does it)"
     portrait(Path(server.workdir) / "input" / "portrait.png")
+    whole_photo(Path(server.workdir) / "input" / "photo.png", Path(server.workdir) / "input" / "portrait.png")
     SHOTS.mkdir(parents=True, exist_ok=True)
     origin = f"http://127.0.0.1:{server.port}"
     with sync_api.sync_playwright() as pw:

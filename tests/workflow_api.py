@@ -20,6 +20,7 @@ WORKFLOW_NAMES = (
     "several_edits_one_inversion",
     "fusion_ablation",
     "nano_demo_edit",
+    "whole_photo_edit",
 )
 VIRTUAL_NODES = {"Note", "MarkdownNote", "Reroute", "PrimitiveNode"}
 WIDGETS = {"INT", "FLOAT", "STRING", "BOOLEAN", "COMBO"}
