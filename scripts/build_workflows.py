@@ -3,6 +3,7 @@
     python scripts/build_workflows.py                      # starts the pinned ComfyUI headless, then stops it
     python scripts/build_workflows.py --url http://127.0.0.1:8188   # or read a running server's /object_info
     python scripts/build_workflows.py --thumbnails         # after tests/test_browser.py: screenshots -> .jpg
+    python scripts/build_workflows.py --thumbnails --only whole_photo_edit   # after test_browser.py -k NAME
 
 Re-run it whenever a node's schema changes: widget order and values come from /object_info, every value
 is checked against it, and a node missing from the server fails the build naming the node. Only ComfyUI
