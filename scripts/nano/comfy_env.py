@@ -43,3 +43,22 @@ def import_comfy() -> Path:
     finally:
         sys.argv = saved
     return root
+
+
+def load_pack():
+    """ComfyUI imported (CPU), then the pack as a package named `flux_sculptor` (its modules use relative
+    imports, as when ComfyUI loads it from custom_nodes). Returns the package module."""
+    import importlib.util
+
+    import_comfy()
+    import comfy.model_management  # noqa: F401  (initialises the CPU device)
+
+    if "flux_sculptor" in sys.modules:
+        return sys.modules["flux_sculptor"]
+    spec = importlib.util.spec_from_file_location(
+        "flux_sculptor", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
+    )
+    package = importlib.util.module_from_spec(spec)
+    sys.modules["flux_sculptor"] = package
+    spec.loader.exec_module(package)
+    return package
