@@ -11,6 +11,7 @@ from torch import Tensor
 
 from ..sculptor.inversion import Inversion, SourcePath
 from ..sculptor.masks import edit_masks, token_count
+from ..sculptor.memory_plan import recorded_calls
 from ..sculptor.s2dec import Fusion, FusionPlan, fusion_plan, structure_fusion
 from ..sculptor.solver import CallKey, Solver, denoise, invert
 from ..sculptor.value_store import CallReader, ValueStore
@@ -61,24 +62,10 @@ def run_inversion(
     blocks = last_single_blocks(diffusion, value_blocks)
     tokens = token_count(*samples.shape[-2:])
     if store == "auto":
-        nbytes = planned_bytes(
-            model,
-            diffusion,
-            samples,
-            steps=steps,
-            solver=solver,
-            blocks=value_blocks,
-            store_dtype=store_dtype,
-            record_from_step=record_from_step,
-            image_tokens=tokens,
-        )
-        store = auto_store(model, nbytes)
+        calls = recorded_calls(steps, solver, record_from_step)
+        store = auto_store(model, planned_bytes(model, diffusion, samples, calls, value_blocks, store_dtype))
     values = ValueStore(tuple(sorted(blocks)), store, store_dtype)
-    recorder: InversionRecorder = (
-        SourceInputs(values.keep)
-        if values.recompute
-        else ValueRecording(blocks, tokens, values, steps, record_from_step)
-    )
+    recorder = inversion_recorder(values, blocks, tokens, steps, record_from_step)
     clone = velocity_clone(model)
     recorder.install(clone)
     visited: list[Tensor] = []
@@ -90,21 +77,30 @@ def run_inversion(
         return latents[0]
 
     noise = run_loop(clone, cond, samples, sigmas, LoopSampler(loop, recorder.hook), preview)
-    midpoints = recorder.finish()
     return Inversion(
         sigmas=schedule,
-        latents=visited,
-        store=values,
-        value_blocks=blocks,
         solver=solver,
         guidance=guidance,
         model_identity=model_identity(model),
-        record_from_step=0 if values.recompute else record_from_step,
         source_conditioning=cond,
         source_samples=samples,
         noise_samples=noise,
-        midpoints=midpoints,
+        latents=visited,
+        midpoints=recorder.finish(),
+        store=values,
+        value_blocks=blocks,
+        record_from_step=0 if values.recompute else record_from_step,
     )
+
+
+def inversion_recorder(
+    values: ValueStore, blocks: frozenset[int], tokens: int, steps: int, record_from_step: int
+) -> InversionRecorder:
+    """What the inversion keeps for the editor: the source inputs for store "recompute", else the values
+    V_img of `blocks` (nodes/recording.py)."""
+    if values.recompute:
+        return SourceInputs(values.keep)
+    return ValueRecording(blocks, tokens, values, steps, record_from_step)
 
 
 def run_edit(

@@ -9,8 +9,8 @@ import comfy.model_management
 import psutil
 import torch
 
-from ..sculptor.memory_plan import choose_store, recorded_calls
-from ..sculptor.solver import Solver
+from ..sculptor.masks import token_count
+from ..sculptor.memory_plan import choose_store
 from ..sculptor.value_store import StoreMode, value_bytes
 
 log = logging.getLogger("flux_sculptor")
@@ -24,26 +24,17 @@ def compute_dtype(model) -> torch.dtype:
 
 
 def planned_bytes(
-    model,
-    diffusion,
-    samples: torch.Tensor,
-    *,
-    steps: int,
-    solver: Solver,
-    blocks: int,
-    store_dtype: torch.dtype | None,
-    record_from_step: int,
-    image_tokens: int,
+    model, diffusion, samples: torch.Tensor, calls: int, blocks: int, store_dtype: torch.dtype | None
 ) -> int:
-    """Bytes of the values an inversion of samples [B,16,h,w] would record (sculptor.value_store)."""
+    """Bytes of the values V_img [B,heads,N_img,head_dim] of `blocks` blocks in `calls` model calls that an
+    inversion of samples [B,16,h,w] records (sculptor.memory_plan.recorded_calls counts the calls)."""
     heads = diffusion.num_heads
-    calls = recorded_calls(steps, solver, record_from_step)
     return value_bytes(
         calls,
         blocks,
         samples.shape[0],
         heads,
-        image_tokens,
+        token_count(*samples.shape[-2:]),
         diffusion.hidden_size // heads,
         store_dtype or compute_dtype(model),
     )

@@ -138,35 +138,41 @@ def dilate(m: np.ndarray, r: float) -> np.ndarray:
     return cv2.dilate(m.astype(np.uint8), k).astype(bool)
 
 
-def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
-    """The 18 region masks [H,W] bool from landmarks p [478,2] (pixels) and person mask [H,W] bool."""
-    shape = person.shape
-    h, w = shape
-    ys, xs = np.mgrid[0:h, 0:w]
-    oval = fill(shape, p[list(FACE_OVAL)])
-    face_w = np.ptp(p[list(FACE_OVAL), 0])
-    face_h = p[CHIN_TIP, 1] - p[FOREHEAD_TOP, 1]
-    eye_r, eye_l = fill(shape, p[list(EYE_R)]), fill(shape, p[list(EYE_L)])
+class Face:
+    """FaceMesh landmarks p [478,2] (pixels) on an image of `shape` [H,W], with what the rules measure:
+    the pixel grids ys, xs, the face oval mask and the face's width and height."""
+
+    def __init__(self, p: np.ndarray, shape: tuple[int, int]):
+        self.p, self.shape = p, shape
+        self.ys, self.xs = np.mgrid[0 : shape[0], 0 : shape[1]]
+        self.oval = fill(shape, p[list(FACE_OVAL)])
+        self.width = np.ptp(p[list(FACE_OVAL), 0])
+        self.height = p[CHIN_TIP, 1] - p[FOREHEAD_TOP, 1]
+
+    def polygon(self, landmarks) -> np.ndarray:
+        """Filled polygon [H,W] bool through the landmarks, in order."""
+        return fill(self.shape, self.p[list(landmarks)])
+
+    def disc(self, centre: np.ndarray, radius: float) -> np.ndarray:
+        """Disc [H,W] bool of `radius` pixels around centre (x, y)."""
+        return (self.xs - centre[0]) ** 2 + (self.ys - centre[1]) ** 2 <= radius**2
+
+
+def eye_regions(f: Face) -> tuple[np.ndarray, ...]:
+    """(eyes, eyebrows, pupils, under-eye, eye-shadow band) [H,W] bool."""
+    p, shape = f.p, f.shape
+    eye_r, eye_l = f.polygon(EYE_R), f.polygon(EYE_L)
     # eyes: both eye openings (lid contours), grown by 2% of face width to include the lid margins.
-    eyes = dilate(eye_r | eye_l, 0.02 * face_w)
+    eyes = dilate(eye_r | eye_l, 0.02 * f.width)
     # eyebrows: polygon between the upper and lower brow contours of each brow, grown by 1%.
-    brows = fill(shape, p[list(BROW_R_UPPER + BROW_R_LOWER[::-1])])
-    brows |= fill(shape, p[list(BROW_L_UPPER + BROW_L_LOWER[::-1])])
-    brows = dilate(brows, 0.01 * face_w)
-    lips_outer, lips_inner = fill(shape, p[list(LIPS_OUTER)]), fill(shape, p[list(LIPS_INNER)])
-    # lips: outer lip contour minus the mouth opening (inner contour).
-    lips = lips_outer & ~lips_inner
-    # mouth: outer lip contour (opening included) grown by 3% of face width (corners, philtrum edge).
-    mouth = dilate(lips_outer, 0.03 * face_w)
-    # nose: convex hull of the nose landmarks (bridge from between the eyes down to the alae).
-    nose = hull(shape, p[list(NOSE)])
+    brows = f.polygon(BROW_R_UPPER + BROW_R_LOWER[::-1]) | f.polygon(BROW_L_UPPER + BROW_L_LOWER[::-1])
+    brows = dilate(brows, 0.01 * f.width)
     # pupils: iris discs (centre landmark, radius = mean distance to the 4 ring points) inside the eye
     # openings. At CelebA resolution the pupil proper is ~2 px; an eye-colour edit touches the iris.
     pupils = np.zeros(shape, bool)
     for idx, eye in ((IRIS_R, eye_r), (IRIS_L, eye_l)):
         c = p[idx[0]]
-        rad = np.linalg.norm(p[list(idx[1:])] - c, axis=1).mean()
-        pupils |= ((xs - c[0]) ** 2 + (ys - c[1]) ** 2 <= rad**2) & eye
+        pupils |= f.disc(c, np.linalg.norm(p[list(idx[1:])] - c, axis=1).mean()) & eye
     # under-eye: band between each lower lid contour and that contour shifted down by 45% of the
     # eye's width (dark-circle / eye-bag area).
     under = np.zeros(shape, bool)
@@ -176,59 +182,81 @@ def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
         under |= fill(shape, np.concatenate([q, (q + shift)[::-1]]))
     under &= ~eyes
     # eye-shadow band: between each upper lid contour and the lower edge of the brow above it.
-    shadow = fill(shape, np.concatenate([p[list(EYE_R_UPPER)], p[list(BROW_R_LOWER[::-1])]]))
-    shadow |= fill(shape, np.concatenate([p[list(EYE_L_UPPER)], p[list(BROW_L_LOWER[::-1])]]))
+    shadow = f.polygon(EYE_R_UPPER + BROW_R_LOWER[::-1]) | f.polygon(EYE_L_UPPER + BROW_L_LOWER[::-1])
     shadow &= ~brows
-    # makeup: lips + eye-shadow band + eye openings (liner/mascara).
-    makeup = lips | shadow | eyes
-    features = eyes | brows | lips_outer
-    # skin: the face oval minus eyes, brows and lips (facial skin only; the neck is not modelled).
-    skin = oval & ~features
-    # face shape: the face oval grown by 5% of face width, so an edit can move the outline.
-    face_shape = dilate(oval, 0.05 * face_w)
+    return eyes, brows, pupils, under, shadow
+
+
+def lower_face_regions(f: Face, lips_outer: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(chin, beard) [H,W] bool; lips_outer: the filled outer lip contour."""
+    p, ys, xs = f.p, f.ys, f.xs
     lip_bottom = p[list(LIPS_OUTER), 1].max()
     mouth_x0, mouth_x1 = p[61, 0], p[291, 0]
     mw = mouth_x1 - mouth_x0
     # chin: face oval below the lower lip, between the mouth corners widened by 25% of mouth width.
-    chin = oval & (ys > lip_bottom) & (xs > mouth_x0 - 0.25 * mw) & (xs < mouth_x1 + 0.25 * mw)
+    chin = f.oval & (ys > lip_bottom) & (xs > mouth_x0 - 0.25 * mw) & (xs < mouth_x1 + 0.25 * mw)
     # beard: face oval grown by 4% of face height (hair under the jaw line) below the subnasale,
     # minus the lips (moustache + cheeks below nose + jaw + chin).
-    beard = dilate(oval, 0.04 * face_h) & (ys > p[SUBNASALE, 1]) & ~lips_outer
+    beard = dilate(f.oval, 0.04 * f.height) & (ys > p[SUBNASALE, 1]) & ~lips_outer
+    return chin, beard
+
+
+def upper_face_regions(f: Face, person: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(forehead, hairline, hair) [H,W] bool; person: the person mask."""
+    p, ys = f.p, f.ys
     brow_top = p[list(BROW_R_UPPER + BROW_L_UPPER), 1].min()
     # forehead: face oval above the top of the eyebrows (minus 2% of face height of clearance).
-    forehead = oval & (ys < brow_top - 0.02 * face_h)
+    forehead = f.oval & (ys < brow_top - 0.02 * f.height)
     # hairline: band of 6% face height on each side of the face-oval contour above the eyebrows.
     upper = [i for i in FACE_OVAL if p[i, 1] < brow_top]
-    line = np.zeros(shape, np.uint8)
+    line = np.zeros(f.shape, np.uint8)
     pts = np.round(p[upper]).astype(np.int32)
     order = np.argsort(pts[:, 0])
-    cv2.polylines(line, [pts[order]], False, 1, thickness=max(int(0.12 * face_h), 1))
+    cv2.polylines(line, [pts[order]], False, 1, thickness=max(int(0.12 * f.height), 1))
     hairline = line.astype(bool) & (ys < brow_top)
     # hair: person pixels outside the face oval (grown 1%) and above the mouth-corner level
     # (below it, person pixels are mostly neck and clothes). Ears are included.
-    hair = person & ~dilate(oval, 0.01 * face_w) & (ys < p[61, 1])
+    hair = person & ~dilate(f.oval, 0.01 * f.width) & (ys < p[61, 1])
+    return forehead, hairline, hair
+
+
+def glasses_region(f: Face) -> np.ndarray:
+    """Eyeglasses [H,W] bool: per eye the convex hull of the eye contour scaled 1.6x about its centre (up
+    to the brows and down to the cheekbone), plus the bridge: hull of the inner eye corners and nose
+    bridge."""
+    glasses = np.zeros(f.shape, bool)
+    for eye in (EYE_R, EYE_L):
+        q = f.p[list(eye)]
+        c = q.mean(0)
+        glasses |= hull(f.shape, c + 1.6 * (q - c) * np.array([1.0, 1.9]))
+    bridge = f.p[[133, 362, 168, 6]]
+    return glasses | hull(f.shape, np.concatenate([bridge, bridge + [0.0, 0.03 * f.height]]))
+
+
+def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
+    """The 18 region masks [H,W] bool from landmarks p [478,2] (pixels) and person mask [H,W] bool."""
+    f = Face(p, person.shape)
+    eyes, brows, pupils, under, shadow = eye_regions(f)
+    lips_outer, lips_inner = f.polygon(LIPS_OUTER), f.polygon(LIPS_INNER)
+    # lips: outer lip contour minus the mouth opening (inner contour).
+    lips = lips_outer & ~lips_inner
+    # mouth: outer lip contour (opening included) grown by 3% of face width (corners, philtrum edge).
+    mouth = dilate(lips_outer, 0.03 * f.width)
+    # nose: convex hull of the nose landmarks (bridge from between the eyes down to the alae).
+    nose = hull(f.shape, p[list(NOSE)])
+    chin, beard = lower_face_regions(f, lips_outer)
+    forehead, hairline, hair = upper_face_regions(f, person)
     # cheeks: disc of radius 17% face width around each cheek-centre landmark, inside the face oval,
     # minus nose, mouth, eyes and under-eye.
-    cheeks = np.zeros(shape, bool)
-    for i in (CHEEK_R, CHEEK_L):
-        cheeks |= (xs - p[i, 0]) ** 2 + (ys - p[i, 1]) ** 2 <= (0.17 * face_w) ** 2
-    cheeks &= oval & ~nose & ~mouth & ~eyes & ~under
-    # expression: the expressive features, eyes + eyebrows + mouth.
-    expression = eyes | brows | mouth
-    # eyeglasses: per eye the convex hull of the eye contour scaled 1.6x about its centre (up to the
-    # brows and down to the cheekbone), plus the bridge: hull of the inner eye corners and nose bridge.
-    glasses = np.zeros(shape, bool)
-    for eye in (EYE_R, EYE_L):
-        q = p[list(eye)]
-        c = q.mean(0)
-        glasses |= hull(shape, c + 1.6 * (q - c) * np.array([1.0, 1.9]))
-    bridge = p[[133, 362, 168, 6]]
-    glasses |= hull(shape, np.concatenate([bridge, bridge + [0.0, 0.03 * face_h]]))
+    cheeks = f.disc(p[CHEEK_R], 0.17 * f.width) | f.disc(p[CHEEK_L], 0.17 * f.width)
+    cheeks &= f.oval & ~nose & ~mouth & ~eyes & ~under
     out = {
         "beard": beard,
-        "face shape": face_shape,
+        # face shape: the face oval grown by 5% of face width, so an edit can move the outline.
+        "face shape": dilate(f.oval, 0.05 * f.width),
         "chin": chin,
-        "skin": skin,
+        # skin: the face oval minus eyes, brows and lips (facial skin only; the neck is not modelled).
+        "skin": f.oval & ~(eyes | brows | lips_outer),
         "hair": hair,
         "hairline": hairline,
         "forehead": forehead,
@@ -239,10 +267,12 @@ def region_masks(p: np.ndarray, person: np.ndarray) -> dict[str, np.ndarray]:
         "under-eye": under,
         "pupils": pupils,
         "eyes": eyes,
-        "makeup": makeup,
+        # makeup: lips + eye-shadow band + eye openings (liner/mascara).
+        "makeup": lips | shadow | eyes,
         "cheeks": cheeks,
-        "expression": expression,
-        "eyeglasses": glasses,
+        # expression: the expressive features, eyes + eyebrows + mouth.
+        "expression": eyes | brows | mouth,
+        "eyeglasses": glasses_region(f),
     }
     return {k: out[k] for k in REGIONS}
 

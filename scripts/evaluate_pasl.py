@@ -185,7 +185,7 @@ def photo_report(
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--weights", type=Path, default=DEFAULT_WEIGHTS)
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
@@ -225,32 +225,44 @@ def main() -> None:
         default=True,
         help="the single-face (CelebA crop) tables; --no-crops runs only --photos",
     )
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def crop_report(
+    model: PASL, data: dict[str, np.ndarray], encoder: TextEncoder, limit: int, refine: bool
+) -> dict:
+    """The single-face (CelebA crop) IoU of the first `limit` held-out images (0: all), printed as a
+    table; returns the JSON part."""
+    n_all = int(data["holdout"].sum())
+    t0 = time.perf_counter()
+    result = evaluate(
+        model,
+        data,
+        encoder,
+        limit,
+        refine=refine,
+        sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS},
+    )
+    n = min(limit, n_all) if limit else n_all
+    mean = mean_iou(result)
+    print(
+        f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
+        f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n"
+    )
+    return {"images": n, "refine": refine, **result, "mean": mean}
+
+
+def main() -> None:
+    args = parse_args()
     torch.set_num_threads(args.threads)
     model = load_pasl(args.weights)
     data = load_dataset(args.data)
     encoder = encoder_for(model)
-    n_all = int(data["holdout"].sum())
     report = {}
     for key, limit in (("all", args.limit), ("subset", args.subset)):
         if (key == "subset" and not limit) or not args.crops:
             continue
-        t0 = time.perf_counter()
-        result = evaluate(
-            model,
-            data,
-            encoder,
-            limit,
-            refine=args.refine,
-            sets={"train": TRAIN_PROMPTS, "unseen": UNSEEN_PROMPTS, "check": CHECK_PROMPTS},
-        )
-        n = min(limit, n_all) if limit else n_all
-        mean = mean_iou(result)
-        print(
-            f"held-out images: {n} ({time.perf_counter() - t0:.0f}s)\n{markdown_table(result)}\n"
-            f"check list (scripts/pasl_regions.py CHECK_PROMPTS), mean IoU: {mean['check']:.3f}\n"
-        )
-        report[key] = {"images": n, "refine": args.refine, **result, "mean": mean}
+        report[key] = crop_report(model, data, encoder, limit, args.refine)
     if args.photos:
         report["photos"] = photo_report(model, data, encoder, args)
     hits, total = text_space_agreement(encoder)

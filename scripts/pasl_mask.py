@@ -25,9 +25,10 @@ if __package__:  # python -m scripts.NAME
 else:  # python scripts/NAME.py
     from repo_paths import SHIPPED_WEIGHTS, fail
 from sculptor.face_locator import load_locator
-from sculptor.pasl import load_pasl
+from sculptor.pasl import PASL, load_pasl
 from sculptor.pasl_infer import encoder_for, locate, split_prompt, union
 from sculptor.photo_masks import EYES_PROMPT, FACES, photo_masks
+from sculptor.text_features import TextEncoder
 
 DEFAULT_WEIGHTS = SHIPPED_WEIGHTS
 LOCATOR = SHIPPED_WEIGHTS.with_name("face_locator.safetensors")
@@ -39,7 +40,7 @@ def overlay(image: np.ndarray, mask: np.ndarray, color: tuple[int, int, int] = (
     return (image * (1 - a) + np.array(color) * a).round().clip(0, 255).astype(np.uint8)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("image", type=Path)
     ap.add_argument("prompt", help="what to locate; several sub-prompts separated by ';' or newlines")
@@ -59,7 +60,38 @@ def main(argv: list[str] | None = None) -> int:
         help="which faces to mask (index: --face-index, 0 = leftmost); 'whole image': no face search",
     )
     ap.add_argument("--face-index", type=int, default=0)
-    args = ap.parse_args(argv)
+    return ap.parse_args(argv)
+
+
+def prompt_masks(
+    model: PASL, encoder: TextEncoder, image: torch.Tensor, args: argparse.Namespace
+) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    """(the union mask [1,H,W], the first image's mask per sub-prompt [P,H,W], the sub-prompts) for
+    image [1,H,W,3] 0..1: on the whole image, or per face found (--faces), warning when none is."""
+    if args.faces == "whole image":
+        return locate(model, encoder, image, args.prompt, refine=args.refine)
+    parts = split_prompt(args.prompt)
+    masks, _, found = photo_masks(
+        model,
+        load_locator(LOCATOR),
+        image,
+        encoder.encode(parts),
+        args.refine,
+        args.faces,
+        args.face_index,
+        eyes=encoder.encode([EYES_PROMPT]),
+    )
+    mask, per = union(masks), masks[0]
+    if not found[0]:
+        print(
+            "warning: no face found, the mask is empty (for a face-filling crop try --faces 'whole image')",
+            file=sys.stderr,
+        )
+    return mask, per, parts
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     if not args.image.is_file():
@@ -72,27 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         rgb = np.array(Image.open(args.image).convert("RGB"))
         t1 = time.perf_counter()
         image = torch.from_numpy(rgb)[None].float() / 255
-        if args.faces == "whole image":
-            mask, per, parts = locate(model, encoder, image, args.prompt, refine=args.refine)
-        else:
-            parts = split_prompt(args.prompt)
-            masks, _, found = photo_masks(
-                model,
-                load_locator(LOCATOR),
-                image,
-                encoder.encode(parts),
-                args.refine,
-                args.faces,
-                args.face_index,
-                eyes=encoder.encode([EYES_PROMPT]),
-            )
-            mask, per = union(masks), masks[0]
-            if not found[0]:
-                print(
-                    "warning: no face found, the mask is empty (for a face-filling crop try "
-                    "--faces 'whole image')",
-                    file=sys.stderr,
-                )
+        mask, per, parts = prompt_masks(model, encoder, image, args)
         t2 = time.perf_counter()
     except ValueError as e:
         fail(str(e))

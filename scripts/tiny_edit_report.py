@@ -16,7 +16,7 @@ if __package__:  # python -m scripts.NAME
     import scripts.repo_paths  # noqa: F401
 else:  # python scripts/NAME.py
     import repo_paths  # noqa: F401
-from scripts.benchmark import load_pack, rel  # imports the real ComfyUI first
+from scripts.benchmark_harness import load_pack, rel  # imports the real ComfyUI first
 
 
 def main() -> None:

@@ -158,7 +158,7 @@ def validate(model: FaceLocator, faces: torch.Tensor, bank: torch.Tensor, n: int
     }
 
 
-def main() -> None:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--data", type=Path, default=PASL_DATA)
     ap.add_argument("--resolution", type=int, default=192, help="longer photo side (multiple of 192)")
@@ -180,18 +180,24 @@ def main() -> None:
         help="start from these locator weights (fresh AdamW and schedule); a --resume checkpoint wins",
     )
     ap.add_argument("--seed", type=int, default=0)
-    args = ap.parse_args()
-    torch.set_num_threads(args.threads)
-    d = ddp.setup()
-    data = load_dataset(args.data)
+    return ap.parse_args()
+
+
+def split_photos(data: dict[str, np.ndarray], limit: int) -> tuple[np.ndarray, np.ndarray]:
+    """(training, validation) image indices: non-held-out faces before / from VAL_FROM; --limit keeps the
+    first N training faces and a quarter as many (at least 2) validation faces."""
     train = np.flatnonzero(~data["holdout"] & (data["names"] < VAL_FROM))
     val = np.flatnonzero(~data["holdout"] & (data["names"] >= VAL_FROM))
-    if args.limit:
-        train, val = train[: args.limit], val[: max(2, args.limit // 4)]
+    if limit:
+        train, val = train[:limit], val[: max(2, limit // 4)]
     if not len(val):
         val = train[-1:]
-    faces, val_faces = face_layers(data, train), face_layers(data, val)
-    bank = background_bank(data["images"][train], faces[:, 3:].float() / 255)
+    return train, val
+
+
+def start_model(args: argparse.Namespace, d: ddp.Dist) -> tuple[FaceLocator, torch.optim.AdamW, dict]:
+    """(model seeded with --seed on the process's device, AdamW, the start state); weights from
+    --init-from, or weights, AdamW and state from the --resume checkpoint when given."""
     torch.manual_seed(args.seed)
     model = FaceLocator(LocatorConfig(resolution=args.resolution)).to(d.device)
     opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=1e-4)
@@ -203,6 +209,34 @@ def main() -> None:
         state = load_checkpoint(model, opt, args.workdir)
         if d.main:
             print(f"resumed at step {state['step']}", flush=True)
+    return model, opt, state
+
+
+def write_locator(args: argparse.Namespace, model: FaceLocator, state: dict) -> None:
+    """The trained weights to --out, with the steps, data and wall clock in their metadata."""
+    model.eval()
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    save_locator(
+        model,
+        args.out,
+        extra={
+            "steps": str(state["step"]),
+            "data": "CelebA 000001-000849",
+            "wall_seconds": f"{state['wall_seconds']:.0f}",
+        },
+    )
+    print(f"wrote {args.out} after {state['step']} steps", flush=True)
+
+
+def main() -> None:
+    args = parse_args()
+    torch.set_num_threads(args.threads)
+    d = ddp.setup()
+    data = load_dataset(args.data)
+    train, val = split_photos(data, args.limit)
+    faces, val_faces = face_layers(data, train), face_layers(data, val)
+    bank = background_bank(data["images"][train], faces[:, 3:].float() / 255)
+    model, opt, state = start_model(args, d)
     net = ddp.wrap(model, d)
     args.workdir.mkdir(parents=True, exist_ok=True)
     g = torch.Generator().manual_seed(args.seed * 7919 + state["step"] * 31 + d.rank)
@@ -236,18 +270,7 @@ def main() -> None:
             ddp.barrier(d)
             last_save, sums, count = time.time(), np.zeros(3), 0
     if d.main:
-        model.eval()
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        save_locator(
-            model,
-            args.out,
-            extra={
-                "steps": str(state["step"]),
-                "data": "CelebA 000001-000849",
-                "wall_seconds": f"{state['wall_seconds']:.0f}",
-            },
-        )
-        print(f"wrote {args.out} after {state['step']} steps", flush=True)
+        write_locator(args, model, state)
     ddp.cleanup(d)
 
 

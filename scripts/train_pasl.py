@@ -193,6 +193,14 @@ def benchmark(threads: int) -> None:
 
 def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_optimisation_args(ap)
+    add_budget_and_sampling_args(ap)
+    add_file_args(ap)
+    return ap.parse_args()
+
+
+def add_optimisation_args(ap: argparse.ArgumentParser) -> None:
+    """Data, text encoder, input size and the AdamW schedule."""
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
     ap.add_argument("--encoder", default="minilm", choices=sorted(ENCODER_DIMS))
     ap.add_argument("--resolution", type=int, default=256, help="longer input side (multiple of 8)")
@@ -208,6 +216,10 @@ def parse_args() -> argparse.Namespace:
         help="bfloat16 autocast for the CNN (about 2x faster on AVX512-BF16 CPUs)",
     )
     ap.add_argument("--threads", type=int, default=1)
+
+
+def add_budget_and_sampling_args(ap: argparse.ArgumentParser) -> None:
+    """When training stops, what the per-epoch evaluation sees and how prompts and images are sampled."""
     ap.add_argument(
         "--time-budget",
         type=float,
@@ -243,6 +255,10 @@ def parse_args() -> argparse.Namespace:
     )
     ap.add_argument("--max-steps", type=int, default=0, help="stop after N steps in all (0: no limit)")
     ap.add_argument("--seed", type=int, default=0)
+
+
+def add_file_args(ap: argparse.ArgumentParser) -> None:
+    """Checkpoints, output weights, resuming and the benchmark mode."""
     ap.add_argument("--workdir", type=Path, default=CACHE)
     ap.add_argument("--out", type=Path, default=SHIPPED_WEIGHTS)
     ap.add_argument("--resume", action="store_true")
@@ -254,7 +270,6 @@ def parse_args() -> argparse.Namespace:
         "with --resume, a checkpoint already in --workdir wins, so give each round its own",
     )
     ap.add_argument("--benchmark", action="store_true")
-    return ap.parse_args()
 
 
 def training_prompts(args: argparse.Namespace) -> dict[str, tuple[str, ...]]:
@@ -328,6 +343,82 @@ def write_weights(args: argparse.Namespace, model: PASL, state: dict, steps_per_
     )
 
 
+class Batches:
+    """Each process's training batches: images and region targets of `prepare`, one random phrasing per
+    region (encoded once, then noised), whole-photo composites for --composite-share of each batch."""
+
+    def __init__(self, args: argparse.Namespace, data: dict[str, np.ndarray], encoder: object, d: ddp.Dist):
+        self.args, self.d = args, d
+        self.text, region_of = prompt_table(encoder, training_prompts(args))
+        self.counts = torch.bincount(region_of, minlength=len(REGIONS))
+        self.offsets = torch.cumsum(self.counts, 0) - self.counts
+        self.xs, self.ys = prepare(data, args.resolution)
+        self.bank = None
+        if args.composite_share:
+            few = np.flatnonzero(~data["holdout"])[:100]
+            self.bank = background_bank(data["images"][few], head_alpha(torch.from_numpy(data["masks"][few])))
+
+    def get(
+        self, perm: torch.Tensor, k: int, g: torch.Generator
+    ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Step k's batch of this process from the epoch's permutation: (x [B,3,H,W], y [B,18,H,W] 0..1,
+        text [B,18,D]), on the process's device."""
+        args, d = self.args, self.d
+        sl = perm[(k * d.world + d.rank) * args.batch : (k * d.world + d.rank + 1) * args.batch]
+        x, y = self.xs[sl].float() / 255, self.ys[sl].float() / 255
+        if self.bank is not None:
+            x = like_pipeline_crops(x, y, self.bank, g, args.composite_share)
+        x, y = augment(x, y, g)
+        pick = self.offsets + (torch.rand(len(sl), len(REGIONS), generator=g) * self.counts).long()
+        txt = noisy_text(self.text[pick], args.text_noise, g)
+        return x.to(d.device), y.to(d.device), txt.to(d.device)
+
+
+class Budget:
+    """When training stops (--time-budget seconds of wall clock over all runs, or --max-steps), and how
+    far along the time budget is (the cosine follows whichever of steps or time is further)."""
+
+    def __init__(self, args: argparse.Namespace, state: dict, d: ddp.Dist):
+        self.args, self.state, self.d = args, state, d
+        self.run_start, self.wall_before = time.time(), state["wall_seconds"]
+
+    def wall_seconds(self) -> float:
+        """Wall clock of this run and the runs it resumes."""
+        return self.wall_before + time.time() - self.run_start
+
+    def spent(self) -> bool:
+        """True on every process once any of them ran out of time or steps."""
+        args = self.args
+        spent = args.time_budget and self.wall_seconds() >= args.time_budget
+        return ddp.agree(bool(spent) or (args.max_steps > 0 and self.state["step"] >= args.max_steps), self.d)
+
+    def time_progress(self) -> float:
+        return self.wall_seconds() / self.args.time_budget if self.args.time_budget else 0.0
+
+
+def build_training(
+    args: argparse.Namespace, d: ddp.Dist
+) -> tuple[PASL, torch.optim.AdamW, dict, torch.nn.Module]:
+    """(model seeded with --seed, AdamW, the start state, the model on the process's device wrapped for
+    DDP); the state and weights come from --init-from or the --resume checkpoint when given."""
+    torch.manual_seed(args.seed)
+    model = PASL(
+        PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder], resolution=args.resolution)
+    )
+    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
+    state = start_state(args, model, opt)
+    return model, opt, state, ddp.wrap(model.to(d.device), d)
+
+
+def epoch_order(seed: int, epoch: int, n: int, rank: int) -> tuple[torch.Tensor, torch.Generator]:
+    """(the epoch's permutation of the n images, the same on every process; this process's generator
+    for augmentation and sampling)."""
+    g = torch.Generator().manual_seed(seed * 100003 + epoch)
+    perm = torch.randperm(n, generator=g)
+    g.manual_seed(seed * 100003 + epoch * 7919 + rank)
+    return perm, g
+
+
 def main() -> None:
     """Single process, or one of torchrun's processes (scripts/ddp.py): each takes its share of every
     epoch's permutation, DDP averages the gradients, process 0 evaluates and writes checkpoints."""
@@ -339,46 +430,23 @@ def main() -> None:
     args.workdir.mkdir(parents=True, exist_ok=True)
     data = load_dataset(args.data)
     encoder = get_encoder(args.encoder)
-    text, region_of = prompt_table(encoder, training_prompts(args))
-    counts = torch.bincount(region_of, minlength=len(REGIONS))
-    offsets = torch.cumsum(counts, 0) - counts
-    xs, ys = prepare(data, args.resolution)
-    bank = None
-    if args.composite_share:
-        few = np.flatnonzero(~data["holdout"])[:100]
-        bank = background_bank(data["images"][few], head_alpha(torch.from_numpy(data["masks"][few])))
-    n = len(xs)
+    batches = Batches(args, data, encoder, d)
+    n = len(batches.xs)
     steps_per_epoch = n // (args.batch * d.world)
     total = steps_per_epoch * args.epochs
-    torch.manual_seed(args.seed)
-    model = PASL(
-        PASLConfig(encoder=args.encoder, text_dim=ENCODER_DIMS[args.encoder], resolution=args.resolution)
-    )
-    opt = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=args.wd)
-    state = start_state(args, model, opt)
-    net = ddp.wrap(model.to(d.device), d)
+    model, opt, state, net = build_training(args, d)
     if d.main:
         print(
-            f"{n} training images at {tuple(xs.shape[-2:])}, {steps_per_epoch} steps/epoch x {d.world} "
-            f"process(es), {args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}",
+            f"{n} training images at {tuple(batches.xs.shape[-2:])}, {steps_per_epoch} steps/epoch x "
+            f"{d.world} process(es), {args.epochs} epochs, threads {args.threads}, bf16 {args.bf16}",
             flush=True,
         )
-    run_start, wall_before = time.time(), state["wall_seconds"]
-
-    def stop() -> bool:
-        spent = args.time_budget and (wall_before + time.time() - run_start) >= args.time_budget
-        return ddp.agree(bool(spent) or (args.max_steps > 0 and state["step"] >= args.max_steps), d)
-
-    def time_progress() -> float:
-        return (wall_before + time.time() - run_start) / args.time_budget if args.time_budget else 0.0
-
+    budget = Budget(args, state, d)
     for epoch in range(state["epoch"], args.epochs):
-        if stop():
+        if budget.spent():
             break
         model.train()
-        g = torch.Generator().manual_seed(args.seed * 100003 + epoch)
-        perm = torch.randperm(n, generator=g)
-        g.manual_seed(args.seed * 100003 + epoch * 7919 + d.rank)
+        perm, g = epoch_order(args.seed, epoch, n, d.rank)
         sums, done, t0 = np.zeros(3), 0, time.time()
         bar = tqdm(
             range(steps_per_epoch),
@@ -388,18 +456,12 @@ def main() -> None:
             disable=not d.main,
         )
         for k in bar:
-            if stop():
+            if budget.spent():
                 break
-            sl = perm[(k * d.world + d.rank) * args.batch : (k * d.world + d.rank + 1) * args.batch]
-            x, y = xs[sl].float() / 255, ys[sl].float() / 255
-            if bank is not None:
-                x = like_pipeline_crops(x, y, bank, g, args.composite_share)
-            x, y = augment(x, y, g)
-            pick = offsets + (torch.rand(len(sl), len(REGIONS), generator=g) * counts).long()
+            x, y, txt = batches.get(perm, k, g)
             for group in opt.param_groups:
-                group["lr"] = lr_at(state["step"], total, args.lr, args.warmup, time_progress())
-            txt = noisy_text(text[pick], args.text_noise, g)
-            sums += train_step(net, opt, x.to(d.device), y.to(d.device), txt.to(d.device), args.bf16)
+                group["lr"] = lr_at(state["step"], total, args.lr, args.warmup, budget.time_progress())
+            sums += train_step(net, opt, x, y, txt, args.bf16)
             state["step"] += 1
             done += 1
             bar.set_postfix(
@@ -409,7 +471,7 @@ def main() -> None:
         state["train_seconds"] += time.time() - t0
         mean = ddp.mean_over_ranks((sums / max(done, 1)).tolist(), d)
         state["epoch"] = epoch + 1
-        state["wall_seconds"] = wall_before + time.time() - run_start
+        state["wall_seconds"] = budget.wall_seconds()
         if d.main:
             end_epoch(args, model, opt, data, encoder, state, mean, done, t0)
         ddp.barrier(d)

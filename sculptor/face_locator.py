@@ -10,9 +10,8 @@ CelebA faces (scripts/train_face_locator.py).
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -22,24 +21,16 @@ from safetensors.torch import save_file
 from torch import nn
 
 from .face_frames import FaceFrame
+from .safetensors_meta import JsonConfig
 
 FORMAT = "flux-sculptor-face-locator"
 
 
 @dataclass(frozen=True)
-class LocatorConfig:
+class LocatorConfig(JsonConfig):
     resolution: int = 192
     channels: tuple[int, ...] = (16, 32, 64, 96, 128)
     head_dim: int = 64
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> LocatorConfig:
-        raw = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known})
 
 
 def _block(c_in: int, c_out: int, stride: int, convs: int = 2) -> nn.Sequential:

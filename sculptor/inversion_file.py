@@ -15,11 +15,12 @@ import logging
 from pathlib import Path
 
 import torch
-from safetensors import SafetensorError, safe_open
+from safetensors import safe_open
 from safetensors.torch import save_file
 from torch import Tensor
 
 from .inversion import Inversion
+from .safetensors_meta import safetensors_metadata
 from .solver import CallKey
 from .value_store import STORE_DTYPES, ValueStore
 
@@ -64,14 +65,7 @@ def save_inversion(path: Path, inv: Inversion, fingerprint: str) -> int:
 
 def read_metadata(path: Path) -> dict[str, str]:
     """The file's metadata; ValueError if it is not a Flux-Sculptor inversion (or not safetensors)."""
-    try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as err:
-        raise ValueError(
-            f"{path.name} is not a readable safetensors file ({err}); pick a file saved by "
-            "Flux-Sculptor Save Inversion."
-        ) from err
+    meta = safetensors_metadata(path, path.name, "pick a file saved by Flux-Sculptor Save Inversion.")
     if meta.get("format") != FORMAT:
         raise ValueError(
             f"{path.name} is a safetensors file but not a Flux-Sculptor inversion; pick a file "

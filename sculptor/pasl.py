@@ -10,9 +10,8 @@ Fully convolutional: any H, W that are multiples of 8.
 
 from __future__ import annotations
 
-import json
 import math
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -21,12 +20,14 @@ from safetensors import SafetensorError, safe_open
 from safetensors.torch import save_file
 from torch import nn
 
+from .safetensors_meta import JsonConfig, safetensors_metadata
+
 FORMAT = "flux-sculptor-pasl"
 FORMAT_VERSION = "1"
 
 
 @dataclass(frozen=True)
-class PASLConfig:
+class PASLConfig(JsonConfig):
     """Architecture plus the facts a weights file must carry about how it was trained."""
 
     encoder: str = "minilm"
@@ -44,16 +45,6 @@ class PASLConfig:
     @property
     def downsample(self) -> int:
         return math.prod(self.strides)
-
-    def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
-
-    @classmethod
-    def from_json(cls, text: str) -> PASLConfig:
-        raw = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        raw = {k: tuple(v) if isinstance(v, list) else v for k, v in raw.items() if k in known}
-        return cls(**raw)
 
 
 class PASL(nn.Module):
@@ -129,14 +120,8 @@ def read_metadata(path: str | Path) -> dict[str, str]:
             f"PASL weights file not found: {p}. Put a .safetensors file in pasl_weights/ "
             "(or ComfyUI's models/pasl) or pass an existing path"
         )
-    try:
-        with safe_open(str(p), framework="pt") as f:
-            meta = f.metadata() or {}
-    except (SafetensorError, OSError, ValueError) as e:
-        raise ValueError(
-            f"{p} is not a readable safetensors file ({e}); it may be truncated or of "
-            "another format: re-copy or re-train the PASL weights"
-        ) from e
+    advice = "it may be truncated or of another format: re-copy or re-train the PASL weights"
+    meta = safetensors_metadata(p, str(p), advice)
     if meta.get("format") != FORMAT:
         raise ValueError(
             f"{p} is a safetensors file but not PASL weights (metadata format="
