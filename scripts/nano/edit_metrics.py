@@ -1,4 +1,6 @@
-"""Metrics of scripts/evaluate_edits.py, plain numpy + scipy. Images are float [H,W,3] in 0..1, masks bool [H,W].
+"""Metrics of scripts/evaluate_edits.py, plain numpy + scipy.
+
+Images are float [H,W,3] in 0..1, masks bool [H,W].
 
 - psnr(a, b, where): PSNR over the pixels of `where` (all pixels when None), peak 1.
 - ssim(a, b, where): mean of the SSIM map (Gaussian window, sigma 1.5, on each channel) over `where`.

@@ -44,7 +44,7 @@ class NanoEditor:
     def decode(self, latent: dict) -> np.ndarray:
         import nodes
 
-        return nodes.VAEDecode().decode(self.vae, latent)[0][0].float().numpy()
+        return nodes.VAEDecode().decode(self.vae, latent)[0][0].detach().float().numpy()
 
     def invert(self, latent: dict, prompt: str):
         """The Inversion node (guidance 1, values of every step recorded, store cpu) -> Inversion."""
@@ -59,7 +59,13 @@ class NanoEditor:
         ).result[0]
 
     def edit(
-        self, inversion, prompt: str, mask: np.ndarray | None, fusion: str, structure_steps: int, guidance: float
+        self,
+        inversion,
+        prompt: str,
+        mask: np.ndarray | None,
+        fusion: str,
+        structure_steps: int,
+        guidance: float,
     ) -> np.ndarray:
         """The S2D-EC Sampler node from the inversion's noise -> decoded image [128,128,3]."""
         out = self.sampler_node.execute(
