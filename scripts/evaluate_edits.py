@@ -48,7 +48,7 @@ EDITS = {  # name -> (region, (kind, option))
     "sunglasses": ("eyeglasses", ("glasses", "sunglasses")),
 }
 FUSIONS = ("none", "latent", "value", "s2d-ec")
-T_SWEEP = (1, 3, 5, 7, 9)
+T_SWEEP = (1, 3, 5, 7, 9)  # clipped to --steps
 
 
 def held_out_faces(data: Path, count: int) -> list[dict]:
@@ -82,6 +82,10 @@ def grown(region: np.ndarray, px: int) -> np.ndarray:
     return ndimage.binary_dilation(region, iterations=px) if px > 0 else region
 
 
+def sweep(args: argparse.Namespace) -> tuple[int, ...]:
+    return tuple(t for t in T_SWEEP if t <= args.steps)
+
+
 def face_cases(editor, face: dict, args: argparse.Namespace) -> tuple[dict, list[dict]]:
     """One face: the reconstruction and every (edit, fusion, T) case -> (reference images, case rows)."""
     recon = editor.decode(editor.encode(face["image"]))
@@ -98,7 +102,7 @@ def face_cases(editor, face: dict, args: argparse.Namespace) -> tuple[dict, list
         goal = editor.decode(editor.encode(goal))
         keep = outside(region, args.margin)
         mask = grown(region, args.grow).astype(np.float32)
-        runs = [(fusion, args.T) for fusion in FUSIONS] + [("s2d-ec", t) for t in T_SWEEP if t != args.T]
+        runs = [(fusion, args.T) for fusion in FUSIONS] + [("s2d-ec", t) for t in sweep(args) if t != args.T]
         for fusion, t in runs:
             out = editor.edit(inv, f"{SOURCE} with {name}", mask, fusion, t, args.guidance)
             rows.append(
@@ -147,6 +151,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--flux", type=Path, default=ROOT / "nano_weights" / "nano_flux.safetensors")
     ap.add_argument("--vae", type=Path, default=ROOT / "nano_weights" / "nano_taesd.safetensors")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--steps", type=int, default=30, help="inversion / sampling steps (the demo's 30)")
     ap.add_argument("--T", type=int, default=3, help="structure steps of the fusion ablation")
     ap.add_argument("--guidance", type=float, default=2.0, help="edit guidance (inversion uses 1)")
     ap.add_argument("--grow", type=int, default=4, help="px the edit mask extends past the true region")
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from scripts.nano.edit_runner import NanoEditor
 
-    editor = NanoEditor(args.flux, args.vae)
+    editor = NanoEditor(args.flux, args.vae, steps=args.steps)
     faces, start, rows, refs = held_out_faces(args.data, args.faces), time.time(), [], {}
     for face in tqdm(faces, desc="faces"):
         with torch.no_grad():  # as ComfyUI runs nodes
@@ -170,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.extend(face_rows)
     python = args.identity_python or str(HOME / "venv-data" / "bin" / "python")
     add_identity(rows, refs, python)
-    summary = summarise(rows, EDITS, FUSIONS, T_SWEEP, args.T)
+    summary = summarise(rows, EDITS, FUSIONS, sweep(args), args.T)
     summary["settings"] = {k: str(v) for k, v in vars(args).items()} | {"seconds": round(time.time() - start)}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "nano_edits.json").write_text(json.dumps(summary, indent=1) + "\n")

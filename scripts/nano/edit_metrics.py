@@ -60,4 +60,5 @@ def effect(out: np.ndarray, ref: np.ndarray, goal: np.ndarray, region: np.ndarra
 
 def outside(region: np.ndarray, margin: int) -> np.ndarray:
     """Pixels farther than `margin` px (chessboard distance) from the region: bool [H,W]."""
-    return ~ndimage.binary_dilation(region, iterations=margin) if margin > 0 else ~region
+    square = np.ones((3, 3), bool)
+    return ~ndimage.binary_dilation(region, square, iterations=margin) if margin > 0 else ~region
