@@ -92,7 +92,9 @@ def build_model(path: Path) -> comfy.model_patcher.ModelPatcher:
     model_config.set_inference_dtype(torch.float32, None)
     device = comfy.model_management.get_torch_device()
     model = model_config.get_model({}, device=torch.device("cpu"))
-    state = {k: v.float() for k, v in load_file(str(path)).items()}
+    state = rename_norm_keys(
+        {k: v.float() for k, v in load_file(str(path)).items()}, model.diffusion_model.state_dict().keys()
+    )
     missing, unexpected = model.diffusion_model.load_state_dict(state, strict=False)
     if missing or unexpected:
         raise ValueError(
@@ -103,6 +105,17 @@ def build_model(path: Path) -> comfy.model_patcher.ModelPatcher:
     return comfy.model_patcher.ModelPatcher(
         model, load_device=device, offload_device=comfy.model_management.unet_offload_device()
     )
+
+
+def rename_norm_keys(state: dict, wanted) -> dict:
+    """The QK-norm scales are `*.scale` in ComfyUI's Flux up to 0.3.x and `*.weight` later (0.33 names
+    them like torch's RMSNorm): rename a file's keys to this ComfyUI's names, in either direction."""
+    wanted, out = set(wanted), {}
+    for key, value in state.items():
+        stem, _, leaf = key.rpartition(".")
+        other = f"{stem}.{'weight' if leaf == 'scale' else 'scale'}" if leaf in ("scale", "weight") else key
+        out[other if key not in wanted and other in wanted else key] = value
+    return out
 
 
 def load_nano(flux_path: Path, vae_path: Path) -> tuple:

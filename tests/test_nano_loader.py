@@ -88,3 +88,13 @@ def test_node_has_no_inputs_and_explains_missing_weights(nano, monkeypatch, tmp_
     monkeypatch.setattr(module, "WEIGHTS_DIR", tmp_path)
     with pytest.raises(ValueError, match="--export"):
         module.FluxSculptorNanoLoader.execute()
+
+
+def test_norm_scale_keys_follow_this_comfyuis_names(nano) -> None:
+    """Weights exported on ComfyUI 0.3.x (`*.norm.query_norm.scale`) load on 0.33 (`.weight`) and back."""
+    _, _, _, module = nano
+    old = {"a.query_norm.scale": 1, "b.weight": 2, "c.bias": 3}
+    new = {"a.query_norm.weight": 1, "b.weight": 2, "c.bias": 3}
+    assert module.rename_norm_keys(old, new.keys()) == new
+    assert module.rename_norm_keys(new, old.keys()) == old
+    assert module.rename_norm_keys(old, old.keys()) == old

@@ -79,3 +79,15 @@ class NanoEditor:
             mask=None if mask is None else torch.from_numpy(np.asarray(mask, np.float32)[None]),
         ).result[0]
         return self.decode(out)
+
+    def pasl(self, image: np.ndarray, prompt: str) -> np.ndarray:
+        """The PASL Mask node (shipped weights, faces = whole image) on one face -> mask [128,128] 0..1."""
+        pack = load_pack()
+        node = importlib.import_module(f"{pack.__name__}.nodes.pasl")
+        out = node.FluxSculptorPASLMask.execute(
+            image=torch.from_numpy(image[None].astype(np.float32)),
+            prompt=prompt,
+            weights=node.DEFAULT_WEIGHTS,
+            faces="whole image",
+        )
+        return out.result[0][0].float().numpy()
