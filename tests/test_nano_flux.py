@@ -11,7 +11,7 @@ import torch
 
 from scripts.nano.checkpoint import read_state
 from scripts.nano.flux_model import build_flux, make_trainable
-from scripts.nano.train_flux import TextCache, distilled_target, velocity
+from scripts.nano.train_flux import TextCache, distilled_target, frozen_copy, velocity
 from scripts.nano.train_flux import main as flux_main
 from sculptor.nano import NANO_FLUX, NANO_TEXT_TOKENS, nano_text_features
 
@@ -76,6 +76,22 @@ def test_distilled_target_is_cfg_of_the_model(comfyui) -> None:
     v_u = distilled_target(model, x, sigma, text, empty, torch.zeros(2))
     three = distilled_target(model, x, sigma, text, empty, torch.full((2,), 3.0))
     assert torch.allclose(three, v_u + 3 * (one - v_u), atol=1e-4)
+
+
+def test_distillation_teacher_is_a_frozen_copy(comfyui) -> None:
+    """Phase B's targets come from a snapshot: training the model does not move the teacher."""
+    model = randomised()
+    x, sigma, text = inputs()
+    teacher = frozen_copy(model)
+    ones = torch.ones(2)
+    assert torch.equal(velocity(teacher, x, sigma, text, ones), velocity(model, x, sigma, text, ones))
+    assert not any(p.requires_grad for p in teacher.parameters())
+    before = velocity(teacher, x, sigma, text, ones)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(0.01)
+    assert torch.equal(velocity(teacher, x, sigma, text, ones), before)
+    assert not torch.allclose(velocity(model, x, sigma, text, ones), before)
 
 
 def test_text_features_pad_with_zeros_and_pool_to_unit_norm() -> None:

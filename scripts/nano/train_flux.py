@@ -10,8 +10,11 @@ from scripts/nano/captions.py with a random template and phrase order; caption d
 prompt = the unconditional input). Guidance input, two phases:
   A (step < --distill-from): g ~ U(1, 5) with a g-independent target, so the model learns to ignore g;
   B (step >= --distill-from): half the rows keep g = 1 and the plain target; the other half get
-     g ~ U(1.5, 5) and the target v_u + g (v_c - v_u) computed by the current model at g = 1 without
-     gradient (self-distilled classifier-free guidance, as FLUX.1-dev's guidance input means CFG scale).
+     g ~ U(1.5, 5) and the target v_u + g (v_c - v_u) computed at g = 1 without gradient by a frozen
+     teacher: a copy of the model as it was when phase B began (or when this run, resumed inside phase B,
+     began). Distilled classifier-free guidance, as FLUX.1-dev's guidance input means a CFG scale.
+     (Session 4 used the live model as its own teacher: held-out loss at g = 1 rose from 0.287 to 0.635
+     within 500 steps, a feedback loop; the frozen teacher breaks it.)
 Held-out (PASL's split, never trained on): flow-matching loss at fixed sigmas and noise, with the true
 caption and with the empty one (their gap is how much the text helps).
 """
@@ -103,8 +106,18 @@ def distilled_target(model, xt, sigma, text, empty, guidance) -> torch.Tensor:
         return v_u + guidance.view(-1, 1, 1, 1) * (v_c - v_u)
 
 
-def train_step(model, batch: tuple, texts: TextCache, args, step: int, g: torch.Generator) -> torch.Tensor:
-    """One rectified-flow loss on a batch (x0 [B,16,h,w], phrases) -> scalar loss."""
+def frozen_copy(model: torch.nn.Module) -> torch.nn.Module:
+    """The distillation teacher: the model's current weights in a fresh instance, eval mode, no grad."""
+    teacher = build_flux(NANO_FLUX)
+    teacher.load_state_dict(model.state_dict())
+    return teacher.eval().requires_grad_(False)
+
+
+def train_step(
+    model, batch: tuple, texts: TextCache, args, step: int, g: torch.Generator, teacher=None
+) -> torch.Tensor:
+    """One rectified-flow loss on a batch (x0 [B,16,h,w], phrases) -> scalar loss; phase B's distilled
+    rows take their targets from `teacher` (required from --distill-from on)."""
     x0, phrases = batch
     b = len(x0)
     rng = np.random.default_rng(int(torch.randint(2**31, (1,), generator=g)))
@@ -121,7 +134,7 @@ def train_step(model, batch: tuple, texts: TextCache, args, step: int, g: torch.
         guidance[half:] = 1.5 + 3.5 * torch.rand(b - half, generator=g)
         sl = slice(half, b)
         target[sl] = distilled_target(
-            model, xt[sl], sigma[sl], (text[0][sl], text[1][sl]), (empty[0][sl], empty[1][sl]), guidance[sl]
+            teacher, xt[sl], sigma[sl], (text[0][sl], text[1][sl]), (empty[0][sl], empty[1][sl]), guidance[sl]
         )
     return F.mse_loss(velocity(model, xt, sigma, text, guidance), target)
 
@@ -146,6 +159,19 @@ def held_out_loss(
             )
         out.append(total / len(EVAL_SIGMAS))
     return out[0], out[1]
+
+
+def evaluate_into(state: dict, model, held: tuple, texts: TextCache) -> None:
+    """Held-out losses appended to state["history"] and printed."""
+    cond, empty = held_out_loss(model, held[0], held[1], texts)
+    hist = state["history"]
+    hist["eval_step"].append(state["step"])
+    hist["held_out"].append(cond)
+    hist["held_out_empty"].append(empty)
+    tqdm.write(
+        f"step {state['step']}: held-out loss {cond:.4f} (empty caption {empty:.4f}), "
+        f"{state['seconds'] / state['step']:.2f} s/step"
+    )
 
 
 def lr_at(step: int, args: argparse.Namespace) -> float:
@@ -177,14 +203,17 @@ def train(args: argparse.Namespace) -> None:
     texts, g = TextCache(), torch.Generator().manual_seed(args.seed * 1_000_003 + state["step"])
     stop = {"now": False}
     signal.signal(signal.SIGTERM, lambda *_: stop.update(now=True))
-    hist, t_start, t_ckpt, run = state["history"], time.time(), time.time(), []
+    hist, t_start, t_ckpt, run, teacher = state["history"], time.time(), time.time(), [], None
     bar = tqdm(total=args.total_steps, initial=state["step"], desc="nano flux", dynamic_ncols=True)
     while state["step"] < args.total_steps and time.time() - t_start < args.minutes * 60 and not stop["now"]:
         for group in opt.param_groups:
             group["lr"] = lr_at(state["step"], args)
         t0 = time.time()
         idx = torch.randint(len(latents), (args.batch,), generator=g)
-        loss = train_step(model, (latents[idx], [phrases[i] for i in idx]), texts, args, state["step"], g)
+        if state["step"] >= args.distill_from and teacher is None:
+            teacher = frozen_copy(model)
+        batch = (latents[idx], [phrases[i] for i in idx])
+        loss = train_step(model, batch, texts, args, state["step"], g, teacher)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
@@ -199,14 +228,7 @@ def train(args: argparse.Namespace) -> None:
             hist["loss"].append(float(np.mean(run)))
             run = []
         if state["step"] % args.eval_every == 0:
-            cond, empty = held_out_loss(model, held, held_phrases, texts)
-            hist["eval_step"].append(state["step"])
-            hist["held_out"].append(cond)
-            hist["held_out_empty"].append(empty)
-            tqdm.write(
-                f"step {state['step']}: held-out loss {cond:.4f} (empty caption {empty:.4f}), "
-                f"{state['seconds'] / state['step']:.2f} s/step"
-            )
+            evaluate_into(state, model, (held, held_phrases), texts)
         if time.time() - t_ckpt > args.ckpt_minutes * 60:
             save_all(args, model, opt, state)
             t_ckpt = time.time()
