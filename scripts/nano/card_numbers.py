@@ -9,7 +9,11 @@ scripts/nano/edit_runner.py), with the nano_demo_edit workflow's settings (30 st
   ae_psnr          VAEEncode -> VAEDecode against the face, dB
   recon_psnr       inversion + S2D-EC with the source prompt (fusion none, guidance 1) against ae, dB
   lipstick_a_shift "... with red lipstick" (s2d-ec, PASL "lips" mask): mean Lab a* change inside the mask
+                   against ae (redder > 0)
   lipstick_outside_psnr  the same edit outside the mask grown by 8 px, against ae, dB
+  sunglasses_l_shift     "... with sunglasses" (s2d-ec, PASL "eyes" mask): mean Lab L* change inside the
+                   mask (darker < 0)
+  sunglasses_outside_psnr  as for lipstick
 """
 
 from __future__ import annotations
@@ -64,20 +68,31 @@ def card_faces(python: str | None = None) -> dict[str, np.ndarray]:
     return faces
 
 
+def region_edit(editor, inv, image: np.ndarray, ae: np.ndarray, phrase: str, region: str, channel: int):
+    """(mean Lab[channel] change inside the PASL mask, outside PSNR) of one s2d-ec edit against ae."""
+    mask = editor.pasl(image, region)
+    edit = editor.edit(inv, f"{SOURCE} with {phrase}", mask, "s2d-ec", 3, 2.0)
+    inside = mask > 0.5
+    if not inside.any():
+        return 0.0, psnr(edit, ae)
+    shift = rgb_to_lab(edit)[inside, channel].mean() - rgb_to_lab(ae)[inside, channel].mean()
+    return float(shift), psnr(edit, ae, outside(inside, 8))
+
+
 def measure(editor, image: np.ndarray) -> dict[str, float]:
-    """The card's four numbers for one face (see the module docstring)."""
+    """The card's numbers for one face (see the module docstring)."""
     ae = editor.decode(editor.encode(image))
     inv = editor.invert(editor.encode(image), SOURCE)
     back = editor.edit(inv, SOURCE, None, "none", 0, 1.0)
-    lips = editor.pasl(image, "lips")
-    edit = editor.edit(inv, f"{SOURCE} with red lipstick", lips, "s2d-ec", 3, 2.0)
-    inside = lips > 0.5
-    a_shift = rgb_to_lab(edit)[inside, 1].mean() - rgb_to_lab(ae)[inside, 1].mean() if inside.any() else 0.0
+    lips = region_edit(editor, inv, image, ae, "red lipstick", "lips", 1)
+    eyes = region_edit(editor, inv, image, ae, "sunglasses", "eyes", 0)
     return {
         "ae_psnr": psnr(ae, image),
         "recon_psnr": psnr(back, ae),
-        "lipstick_a_shift": float(a_shift),
-        "lipstick_outside_psnr": psnr(edit, ae, outside(inside, 8)),
+        "lipstick_a_shift": lips[0],
+        "lipstick_outside_psnr": lips[1],
+        "sunglasses_l_shift": eyes[0],
+        "sunglasses_outside_psnr": eyes[1],
     }
 
 
