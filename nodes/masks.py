@@ -39,6 +39,9 @@ TOOLTIPS = {
 }
 
 
+SEARCH_ALIASES = "mask union, mask combine, edit region, grow feather mask, painted mask, mask intersection"
+
+
 class FluxSculptorMaskCombine(io.ComfyNode):
     """Combine two masks (union, intersection, a minus b, b only), then grow/shrink and feather the result."""
 
@@ -49,14 +52,7 @@ class FluxSculptorMaskCombine(io.ComfyNode):
             display_name="Flux-Sculptor Mask Combine",
             category="Flux-Sculptor/Masks",
             description=DESCRIPTION,
-            search_aliases=[
-                "mask union",
-                "mask combine",
-                "edit region",
-                "grow feather mask",
-                "painted mask",
-                "mask intersection",
-            ],
+            search_aliases=SEARCH_ALIASES.split(", "),
             inputs=[
                 io.Mask.Input("mask_a", tooltip=TOOLTIPS["mask_a"]),
                 io.Mask.Input("mask_b", optional=True, tooltip=TOOLTIPS["mask_b"]),

@@ -101,6 +101,12 @@ TOOLTIPS = {
 }
 
 
+SEARCH_ALIASES = (
+    "pasl, face mask, face parsing, text to mask, region locator, prompt mask, hair mask, face box, "
+    "face detect"
+)
+
+
 class FluxSculptorPASLMask(io.ComfyNode):
     """Face-region masks from a text prompt with the Prompt-Aligned Spatial Locator (PASL)."""
 
@@ -112,17 +118,7 @@ class FluxSculptorPASLMask(io.ComfyNode):
             display_name="Flux-Sculptor PASL Mask",
             category="Flux-Sculptor/Locate",
             description=DESCRIPTION,
-            search_aliases=[
-                "pasl",
-                "face mask",
-                "face parsing",
-                "text to mask",
-                "region locator",
-                "prompt mask",
-                "hair mask",
-                "face box",
-                "face detect",
-            ],
+            search_aliases=SEARCH_ALIASES.split(", "),
             inputs=[
                 io.Image.Input("image", tooltip=TOOLTIPS["image"]),
                 io.String.Input("prompt", multiline=True, default="hair", tooltip=TOOLTIPS["prompt"]),
