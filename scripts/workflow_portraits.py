@@ -199,14 +199,14 @@ def nano_demo_edit(g: Graph) -> None:
     g.link(image, "IMAGE", encode, "pixels")
     g.link(loader, "VAE", encode, "vae")
     src = text(g, loader, NANO_SOURCE, (760, 60), "Source prompt (the photo as it is)")
-    tgt = text(g, loader, f"{NANO_SOURCE} with red lipstick", (760, 300), "Target prompt (the edit)")
-    region = pasl(g, image, "lips", (760, 540), "PASL Mask (where to edit)")
+    tgt = text(g, loader, f"{NANO_SOURCE} with sunglasses", (760, 300), "Target prompt (the edit)")
+    region = pasl(g, image, "eyes", (760, 540), "PASL Mask (where to edit)")
     inv = g.add("FluxSculptorInversion", (1180, 60), width=340, steps=30, value_blocks=2)
     g.link(loader, "MODEL", inv, "model")
     g.link(encode, "LATENT", inv, "latent")
     g.link(src, "CONDITIONING", inv, "conditioning")
     edit = sampler(g, loader, inv, tgt, (region, "mask"), (1180, 420), structure_steps=3)
-    decode = decode_save(g, edit, loader, (1560, 60), "flux-sculptor/nano_red_lipstick", "Edited portrait")
+    decode = decode_save(g, edit, loader, (1560, 60), "flux-sculptor/nano_sunglasses", "Edited portrait")
     mask_preview(g, region, "mask", (1560, 500), "Edit region (PASL)")
     paste_note = PASTE_NOTE.replace(f"{GROW} px", f"{NANO_GROW_BLUR} px").replace(
         f"{BLUR} px", f"{NANO_GROW_BLUR} px"
@@ -214,7 +214,7 @@ def nano_demo_edit(g: Graph) -> None:
     g.note(NANO_NOTE + paste_note, (0, 300), (360, 460))
     paste = paste_region(g, region, "mask", (1940, 420), NANO_GROW_BLUR, NANO_GROW_BLUR)
     pasted = paste_back(
-        g, image, decode, paste, (1940, 60), "flux-sculptor/nano_red_lipstick", "Edited portrait"
+        g, image, decode, paste, (1940, 60), "flux-sculptor/nano_sunglasses", "Edited portrait"
     )
     pair = g.add("ImageStitch", (2300, 60), "Source | edit", width=300, direction="right", spacing_width=4)
     g.link(image, "IMAGE", pair, "image1")

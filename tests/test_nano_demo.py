@@ -62,4 +62,6 @@ def test_nano_demo_runs_end_to_end_with_the_shipped_weights(server):
     assert np.array_equal(pair[:, :128], source)
     edited = pair[:, -128:]
     assert not np.array_equal(edited, source)  # the edit changed something ...
-    assert np.array_equal(edited[:8], source[:8])  # ... and the paste-back kept the top rows (far from lips)
+    assert np.array_equal(
+        edited[:8], source[:8]
+    )  # ... and the paste-back kept the top rows (far from the eyes)

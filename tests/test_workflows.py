@@ -252,7 +252,7 @@ def test_each_workflow_does_what_its_name_says(object_info):
     (loader,) = nodes_of(nano, "FluxSculptorNanoLoader")
     (image,) = nodes_of(nano, "LoadImage")
     assert widget(image, "image", object_info) == build_workflows_module().DEMO_IMAGE
-    assert text["nano_demo_edit"] == ["a photo of a person", "a photo of a person with red lipstick"]
+    assert text["nano_demo_edit"] == ["a photo of a person", "a photo of a person with sunglasses"]
     (inv,) = nodes_of(nano, "FluxSculptorInversion")
     (edit,) = nodes_of(nano, "FluxSculptorS2DECSampler")
     assert feeders(nano, inv, "model") is loader and feeders(nano, edit, "model") is loader
