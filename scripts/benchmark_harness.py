@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import dataclasses
 import importlib
-import importlib.util
 import statistics
 import sys
 import time
@@ -13,6 +12,7 @@ from collections.abc import Callable
 
 import torch
 
+from scripts.nano.comfy_env import load_pack as load_pack_package
 from scripts.repo_paths import ROOT
 
 WALL: dict[str, list[float]] = {}
@@ -65,14 +65,7 @@ def load_pack() -> dict:
     from comfy_home import import_comfyui
 
     import_comfyui()
-    import comfy.model_management  # noqa: F401  (initialises the CPU device)
-
-    spec = importlib.util.spec_from_file_location(
-        "flux_sculptor", ROOT / "__init__.py", submodule_search_locations=[str(ROOT)]
-    )
-    package = importlib.util.module_from_spec(spec)
-    sys.modules["flux_sculptor"] = package
-    spec.loader.exec_module(package)
+    package = load_pack_package()
     names = (
         "nodes.editing_runs",
         "nodes.comfy_sampling",
@@ -80,7 +73,7 @@ def load_pack() -> dict:
         "sculptor.value_store",
         "sculptor.memory_plan",
     )
-    return {name.split(".")[1]: importlib.import_module(f"flux_sculptor.{name}") for name in names}
+    return {name.split(".")[1]: importlib.import_module(f"{package.__name__}.{name}") for name in names}
 
 
 class CallCounter:

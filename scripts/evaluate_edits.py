@@ -36,12 +36,12 @@ import numpy as np
 from tqdm import tqdm
 
 from scripts.nano.build_dataset import DEFAULT_OUT as DEFAULT_DATA
+from scripts.nano.card_numbers import SOURCE
 from scripts.nano.edit_metrics import effect, outside, psnr, ssim
 from scripts.nano.edit_report import summarise, write_grid, write_markdown, write_t_plot
 from scripts.nano.edits import apply_edits
 from scripts.repo_paths import HOME, ROOT, fail
 
-SOURCE = "a photo of a person"
 EDITS = {  # name -> (region, (kind, option))
     "red lipstick": ("lips", ("lipstick", "red")),
     "blond hair": ("hair", ("hair", "blond")),

@@ -26,6 +26,7 @@ class NanoEditor:
         self.model, self.clip, self.vae = module("nodes.nano").load_nano(flux, vae)
         self.inversion_node = module("nodes.inversion").FluxSculptorInversion
         self.sampler_node = module("nodes.s2dec").FluxSculptorS2DECSampler
+        self.pasl_module = module("nodes.pasl")
         self.steps, self.value_blocks = steps, value_blocks
         self._conds: dict[str, list] = {}
 
@@ -82,8 +83,7 @@ class NanoEditor:
 
     def pasl(self, image: np.ndarray, prompt: str) -> np.ndarray:
         """The PASL Mask node (shipped weights, faces = whole image) on one face -> mask [128,128] 0..1."""
-        pack = load_pack()
-        node = importlib.import_module(f"{pack.__name__}.nodes.pasl")
+        node = self.pasl_module
         out = node.FluxSculptorPASLMask.execute(
             image=torch.from_numpy(image[None].astype(np.float32)),
             prompt=prompt,
