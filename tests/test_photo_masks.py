@@ -15,7 +15,7 @@ from scripts.repo_paths import ROOT
 from sculptor.face_frames import FaceFrame
 from sculptor.face_locator import load_locator
 from sculptor.pasl import PASL, PASLConfig
-from sculptor.photo_masks import check_photo, masks_on_faces, photo_masks, select_faces
+from sculptor.photo_masks import check_photo, masks_on_faces, photo_masks, select_faces, suppress
 
 LOCATOR = ROOT / "pasl_weights" / "face_locator.safetensors"
 LEFT, RIGHT = FaceFrame(60.0, 80.0, 50.0), FaceFrame(200.0, 90.0, 90.0, math.radians(10))
@@ -31,6 +31,37 @@ def test_faces_are_counted_from_the_left_and_selected() -> None:
     assert select_faces([], "index", 3) == [], "no face: an empty selection (the node warns), not an error"
     with pytest.raises(ValueError, match="faces must be one of"):
         select_faces(frames, "biggest", 0)
+
+
+def test_suppression_drops_side_peaks_of_a_big_face_and_keeps_neighbours() -> None:
+    big = FaceFrame(370.0, 200.0, 190.0, math.radians(10), score=0.92)
+    side_peak = FaceFrame(457.0, 158.0, 83.0, 0.0, score=0.46)  # on the big face's hair: weak, small, inside
+    near_centre = FaceFrame(380.0, 210.0, 170.0, 0.0, score=0.5)  # a second peak at the same centre
+    assert suppress([side_peak, near_centre, big]) == [big]
+    neighbour = FaceFrame(160.0, 200.0, 170.0, 0.0, score=0.4)  # outside the big frame: another person
+    strong_small = FaceFrame(457.0, 158.0, 83.0, 0.0, score=0.8)  # a confident face inside: kept
+    alike = FaceFrame(457.0, 158.0, 160.0, 0.0, score=0.3)  # a face of similar size beside: kept
+    assert suppress([neighbour, big]) == [big, neighbour]
+    assert suppress([strong_small, big]) == [big, strong_small]
+    assert suppress([alike, big]) == [big, alike]
+
+
+def test_the_zoom_look_is_mirror_symmetric() -> None:
+    """realign averages the zoom window and its mirror image: a mirrored photo gives the mirrored frame."""
+    from sculptor.face_locator import FaceLocator, LocatorConfig
+    from sculptor.photo_masks import realign
+
+    torch.manual_seed(3)
+    locator = FaceLocator(LocatorConfig(resolution=64, channels=(4, 8, 8, 8, 8), head_dim=8)).eval()
+    with torch.no_grad():
+        locator.head.bias[0] = 4.0  # every cell a peak: the nearest-centre find is always defined
+    photo = torch.rand(3, 120, 160)
+    frame = FaceFrame(70.0, 60.0, 40.0, math.radians(6))
+    a = realign(locator, photo, frame)
+    b = realign(locator, photo.flip(-1), FaceFrame(160 - frame.cx, frame.cy, frame.width, -frame.angle))
+    assert abs((160 - b.cx) - a.cx) < 1e-3 and abs(b.cy - a.cy) < 1e-3
+    assert abs(b.width - a.width) < 1e-3 and abs(b.angle + a.angle) < 1e-5
+    assert (a.cx, a.cy, a.width) != (frame.cx, frame.cy, frame.width), "the zoom look moved the frame"
 
 
 def test_masks_land_on_the_selected_faces_only() -> None:
