@@ -94,3 +94,52 @@ def test_encode_latents_matches_vaeencode_plus_flux_latent_format(trained) -> No
     ours = encode(vae, images, batch=2)
     (latent,) = nodes.VAEEncode().encode(vae, torch.from_numpy(images).float() / 255)
     assert torch.allclose(ours, comfy.latent_formats.Flux().process_in(latent["samples"].float()), atol=1e-5)
+
+
+def test_lips_weight_trains_the_decoder_only_and_weights_the_lips(trained, tmp_path: Path) -> None:
+    """--lips-weight adds the lips mask (moved with each crop) as loss weight; with --freeze-encoder the
+    encoder stays bit for bit, so a Flux trained on its latents stays valid."""
+    from scripts.nano.train_ae import ae_loss, load_region
+
+    data = trained["data"]
+    lips = load_region(data, False, "lips")
+    assert lips.shape == (len(load_images(data, False)), 1, 128, 128) and set(lips.unique().tolist()) == {
+        0,
+        255,
+    }
+    with np.load(data) as f:
+        first = int(np.flatnonzero(~f["holdout"][f["face"]])[0])
+        k = list(f["regions"]).index("lips")
+        want = np.unpackbits(f["masks"][f["face"][first], k], axis=-1)[:, :128]
+    assert torch.equal(lips[0, 0], torch.from_numpy(want * np.uint8(255)))
+
+    class Shift(torch.nn.Module):  # decode(encode(x)) = x + 0.1 on the left half only
+        taesd_encoder = torch.nn.Identity()
+
+        def taesd_decoder(self, z):
+            out = z.clone()
+            out[..., :8] += 0.1
+            return out
+
+    x = torch.rand(2, 3, 16, 16)
+    w = torch.ones(2, 1, 16, 16)
+    plain, _ = ae_loss(Shift(), x, 0.0)
+    assert torch.allclose(ae_loss(Shift(), x, 0.0, w * 3)[0], plain), "uniform weights change nothing"
+    w[..., :8] = 5.0
+    assert float(ae_loss(Shift(), x, 0.0, w)[0]) > float(plain), "errors under heavy weight count more"
+
+    ckpt = tmp_path / "ae.safetensors"
+    ckpt.write_bytes(trained["ckpt"].read_bytes())
+    before = build_taesd()
+    load_checkpoint(ckpt, before, None)
+    args = ["--data", str(data), "--ckpt", str(ckpt), "--batch", "2", "--crop", "32", "--resume"]
+    ae_main(args + ["--total-steps", "5", "--freeze-encoder", "--lips-weight", "8", "--eval-every", "100"])
+    after = build_taesd()
+    assert read_state(ckpt)["step"] == 5
+    load_checkpoint(ckpt, after, None)
+
+    def same(part: str) -> list[bool]:
+        a, b = getattr(before, part).state_dict(), getattr(after, part).state_dict()
+        return [torch.equal(a[k], b[k]) for k in a]
+
+    assert all(same("taesd_encoder")) and not all(same("taesd_decoder"))

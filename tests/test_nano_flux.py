@@ -132,3 +132,41 @@ def test_trainer_runs_both_guidance_phases_and_resumes(comfyui, tmp_path: Path) 
     assert all(np.isfinite(state["history"]["loss"])) and len(state["history"]["held_out"]) == 1
     flux_main(["--ckpt", str(ckpt), "--export", "--out", str(tmp_path / "nano_flux.safetensors")])
     assert (tmp_path / "nano_flux.safetensors").stat().st_size > 1_000_000
+
+
+def test_lips_weights_mark_the_latent_cells_the_lips_touch(comfyui, tmp_path: Path) -> None:
+    """lips_weights reads the faces npz beside the latents: 1 + w on the 8x8 blocks holding lips pixels,
+    1 elsewhere, row by row as load_latents; the trainer runs with it."""
+    from test_nano_dataset import fake_pasl
+
+    from scripts.nano.build_dataset import build
+    from scripts.nano.train_flux import lips_weights
+
+    np.savez(tmp_path / "nano_faces.npz", **build(fake_pasl(3), variants=1, top=20))
+    data = tiny_latents(tmp_path / "nano_latents.npz")
+    w = lips_weights(data, False, 4.0)
+    assert w.shape == (8, 1, 16, 16)
+    with np.load(tmp_path / "nano_faces.npz") as f:
+        k = list(f["regions"]).index("lips")
+        lips = np.unpackbits(f["masks"][0, k], axis=-1)[:, :128].reshape(16, 8, 16, 8).any((1, 3))
+    assert torch.equal(w[0, 0], torch.from_numpy(np.where(lips, 5.0, 1.0)).float())
+    assert lips.sum() > 0 and (~lips).sum() > 0
+    flux_main(
+        [
+            "--data",
+            str(data),
+            "--ckpt",
+            str(tmp_path / "c.safetensors"),
+            "--batch",
+            "2",
+            "--eval-every",
+            "100",
+            "--warmup",
+            "1",
+            "--total-steps",
+            "2",
+            "--lips-weight",
+            "4",
+        ]
+    )
+    assert read_state(tmp_path / "c.safetensors")["step"] == 2

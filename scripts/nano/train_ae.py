@@ -64,8 +64,18 @@ def load_images(path: Path, held_out: bool, unedited_only: bool = False) -> torc
         return torch.from_numpy(f["images"][keep]).permute(0, 3, 1, 2).contiguous()
 
 
+def load_region(path: Path, held_out: bool, region: str) -> torch.Tensor:
+    """uint8 [M,1,128,128] (0 / 255): `region`'s mask of each row's face, the rows of load_images."""
+    with np.load(path, allow_pickle=False) as f:
+        keep = f["holdout"][f["face"]] == held_out
+        k = list(f["regions"]).index(region)
+        per_face = np.unpackbits(f["masks"][:, k], axis=-1)[..., : f["images"].shape[2]]
+        return torch.from_numpy(per_face[f["face"][keep]] * np.uint8(255))[:, None].contiguous()
+
+
 def random_batch(images: torch.Tensor, batch: int, crop: int, g: torch.Generator) -> torch.Tensor:
-    """[B,3,crop,crop] float 0..1: random images, random crops, random horizontal flips."""
+    """[B,C,crop,crop] float 0..1 from uint8 [M,C,H,W] (RGB, then any weight channel): random images,
+    random crops, random horizontal flips."""
     idx = torch.randint(len(images), (batch,), generator=g)
     size = images.shape[-1]
     ys = torch.randint(size - crop + 1, (batch,), generator=g)
@@ -81,13 +91,17 @@ def random_batch(images: torch.Tensor, batch: int, crop: int, g: torch.Generator
     return out
 
 
-def ae_loss(model: torch.nn.Module, x: torch.Tensor, latent_weight: float) -> tuple[torch.Tensor, float]:
-    """x [B,3,H,W] 0..1 -> (loss, MSE)."""
+def ae_loss(
+    model: torch.nn.Module, x: torch.Tensor, latent_weight: float, weight: torch.Tensor | None = None
+) -> tuple[torch.Tensor, float]:
+    """x [B,3,H,W] 0..1, optional per-pixel loss weights [B,1,H,W] -> (loss, plain MSE)."""
     z = model.taesd_encoder(x)
     y = model.taesd_decoder(z)
-    mse = F.mse_loss(y, x)
-    loss = mse + 0.5 * F.l1_loss(y, x) + latent_weight * z.pow(2).mean()
-    return loss, float(mse.detach())
+    w = torch.ones_like(x[:, :1]) if weight is None else weight
+    err = y - x
+    mse = (w * err.pow(2)).mean() / w.mean()
+    loss = mse + 0.5 * (w * err.abs()).mean() / w.mean() + latent_weight * z.pow(2).mean()
+    return loss, float(err.detach().pow(2).mean())
 
 
 @torch.no_grad()
@@ -102,6 +116,37 @@ def held_out_psnr(model: torch.nn.Module, images: torch.Tensor, batch: int = 16)
         psnrs.append(10 * torch.log10(1 / mse))
     model.train()
     return float(torch.cat(psnrs).mean())
+
+
+@torch.no_grad()
+def lipstick_kept(model: torch.nn.Module, path: Path, limit: int = 48) -> float:
+    """How much of the synthetic lipstick's colour survives decode(encode(.)) on held-out faces: mean over
+    (plain, lipstick-only) pairs of (recon shift . true shift) / |true shift|^2, the mean Lab on the lips
+    (1 = all of it, 0 = none)."""
+    from scripts.nano.edit_metrics import mean_lab
+
+    with np.load(path, allow_pickle=False) as f:
+        face, edits, k = f["face"], f["edits"], list(f["regions"]).index("lips")
+        rows = [
+            i
+            for i in np.flatnonzero(f["holdout"][face])
+            if edits[i].startswith("lipstick=") and ";" not in edits[i]
+        ]
+        plain = {int(face[i]): i for i in np.flatnonzero(edits == "")}
+        pairs = [(plain[int(face[i])], i) for i in rows[:limit]]
+        images = f["images"][np.array(pairs).reshape(-1)]
+        lips = np.unpackbits(f["masks"][face[[e for _, e in pairs]], k], axis=-1)[..., :128].astype(bool)
+    model.eval()
+    x = torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255
+    y = torch.cat([model.taesd_decoder(model.taesd_encoder(x[i : i + 16])) for i in range(0, len(x), 16)])
+    y = y.clamp(0, 1).permute(0, 2, 3, 1).numpy()
+    model.train()
+    kept = []
+    for j, region in enumerate(lips):
+        true = mean_lab(images[2 * j + 1] / 255, region) - mean_lab(images[2 * j] / 255, region)
+        seen = mean_lab(y[2 * j + 1], region) - mean_lab(y[2 * j], region)
+        kept.append(float(seen @ true / max(float(true @ true), 1e-9)))
+    return float(np.mean(kept))
 
 
 def lr_at(step: int, args: argparse.Namespace) -> float:
@@ -127,6 +172,8 @@ def train(args: argparse.Namespace) -> None:
         state = load_checkpoint(args.ckpt, model, opt)
         print(f"resumed {args.ckpt} at step {state['step']}")
     train_images = load_images(args.data, held_out=False)
+    if args.lips_weight:  # a 4th channel: the lips mask, so crops and flips move it with the image
+        train_images = torch.cat([train_images, load_region(args.data, False, "lips")], 1)
     held = load_images(args.data, held_out=True, unedited_only=True)[: args.eval_images]
     g = torch.Generator().manual_seed(args.seed * 1_000_003 + state["step"])
     hist, t_start, t_ckpt = state["history"], time.time(), time.time()
@@ -136,7 +183,9 @@ def train(args: argparse.Namespace) -> None:
         for group in opt.param_groups:
             group["lr"] = lr_at(state["step"], args)
         t0 = time.time()
-        loss, mse = ae_loss(model, random_batch(train_images, args.batch, args.crop, g), args.latent_weight)
+        x = random_batch(train_images, args.batch, args.crop, g)
+        weight = 1 + args.lips_weight * F.max_pool2d(x[:, 3:], 5, 1, 2) if args.lips_weight else None
+        loss, mse = ae_loss(model, x[:, :3], args.latent_weight, weight)
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -203,6 +252,7 @@ def evaluate(args: argparse.Namespace) -> None:
     state = load_checkpoint(args.ckpt, model, None)
     held = load_images(args.data, held_out=True, unedited_only=True)
     print(f"step {state['step']}: held-out PSNR {held_out_psnr(model, held):.2f} dB over {len(held)} faces")
+    print(f"lipstick colour kept on held-out lips: {lipstick_kept(model, args.data):.3f} (1 = all)")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -225,6 +275,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     ap.add_argument("--log-every", type=int, default=10)
     ap.add_argument("--ckpt-minutes", type=float, default=5.0)
     ap.add_argument("--freeze-encoder", action="store_true", help="train the decoder only (keeps latents)")
+    ap.add_argument(
+        "--lips-weight",
+        type=float,
+        default=0.0,
+        help="extra loss weight on the lips (dilated 2 px): 1 + this",
+    )
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=0)
     return ap.parse_args(argv)
