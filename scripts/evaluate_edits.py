@@ -51,15 +51,16 @@ FUSIONS = ("none", "latent", "value", "s2d-ec")
 T_SWEEP = (1, 3, 5, 7, 9)  # clipped to --steps
 
 
-def held_out_faces(data: Path, count: int) -> list[dict]:
-    """Evenly spaced held-out unedited faces: image float [128,128,3] 0..1 and region masks bool."""
+def held_out_faces(data: Path, count: int, held_out: bool = True) -> list[dict]:
+    """Evenly spaced held-out (or, for model selection, training) unedited faces: image float
+    [128,128,3] 0..1 and region masks bool."""
     if not data.is_file():
         fail(
             f"{data} is missing: build it with `python -m scripts.nano.build_dataset` "
             "(see nano_weights/README.md)"
         )
     with np.load(data, allow_pickle=False) as f:
-        rows = np.nonzero((f["edits"] == "") & f["holdout"][f["face"]])[0]
+        rows = np.nonzero((f["edits"] == "") & (f["holdout"][f["face"]] == held_out))[0]
         rows = rows[np.linspace(0, len(rows) - 1, min(count, len(rows))).astype(int)]
         regions = [str(r) for r in f["regions"]]
         faces = []
@@ -148,6 +149,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--faces", type=int, default=12, help="held-out faces, evenly spaced over the 100")
     ap.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    ap.add_argument(
+        "--split",
+        choices=("held-out", "train"),
+        default="held-out",
+        help="train: training faces, to choose between checkpoints without touching the held-out faces",
+    )
     ap.add_argument("--flux", type=Path, default=ROOT / "nano_weights" / "nano_flux.safetensors")
     ap.add_argument("--vae", type=Path, default=ROOT / "nano_weights" / "nano_taesd.safetensors")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
@@ -168,7 +175,12 @@ def main(argv: list[str] | None = None) -> int:
     from scripts.nano.edit_runner import NanoEditor
 
     editor = NanoEditor(args.flux, args.vae, steps=args.steps)
-    faces, start, rows, refs = held_out_faces(args.data, args.faces), time.time(), [], {}
+    faces, start, rows, refs = (
+        held_out_faces(args.data, args.faces, args.split == "held-out"),
+        time.time(),
+        [],
+        {},
+    )
     for face in tqdm(faces, desc="faces"):
         with torch.no_grad():  # as ComfyUI runs nodes
             refs[face["name"]], face_rows = face_cases(editor, face, args)

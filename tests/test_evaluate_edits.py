@@ -68,3 +68,9 @@ def test_evaluation_writes_tables_grid_and_plot(comfyui, tmp_path: Path) -> None
     with Image.open(out / "nano_edit_grid.png") as grid:
         assert grid.size == (5 * 132 - 4, 3 * (128 + 16 + 4))
     assert (out / "nano_t_sweep.png").stat().st_size > 1000
+
+
+def test_training_faces_for_model_selection_never_include_held_out_ones(tmp_path: Path) -> None:
+    data = tiny_faces(tmp_path / "faces.npz")
+    assert [f["name"] for f in evaluate_edits.held_out_faces(data, 5)] == ["000950"]
+    assert [f["name"] for f in evaluate_edits.held_out_faces(data, 5, held_out=False)] == ["000001"]

@@ -110,13 +110,14 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--flux", type=Path, default=ROOT / "nano_weights" / "nano_flux.safetensors")
     ap.add_argument("--vae", type=Path, default=ROOT / "nano_weights" / "nano_taesd.safetensors")
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
+    ap.add_argument("--steps", type=int, default=30, help="inversion / sampling steps (the demo's 30)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     from scripts.nano.edit_runner import NanoEditor
 
     result = {"fidelity": fidelity(args.flux, args.data.with_name("nano_latents.npz"))}
     print("CFG fidelity (relative error, 0 = exact CFG):", result["fidelity"], flush=True)
-    editor = NanoEditor(args.flux, args.vae)
+    editor = NanoEditor(args.flux, args.vae, steps=args.steps)
     with torch.no_grad():
         result["edits"] = table(edit_rows(editor, held_out_faces(args.data, args.faces), args))
     result["settings"] = {k: str(v) for k, v in vars(args).items()}
