@@ -176,8 +176,9 @@ def photo_report(
         model, locator, data, encoder, args.photo_limit, args.photo_size, args.refine, methods=methods
     )
     print(markdown(res) + "\n", flush=True)
+    held = int(data["holdout"].sum())
     return {
-        "faces": args.photo_limit,
+        "faces": min(args.photo_limit or held, held),
         "size": args.photo_size,
         "refine": args.refine,
         "locator": args.locator.name if locator else None,
