@@ -47,13 +47,15 @@ def test_inversion_reconstructs_through_the_nodes(measured) -> None:
         assert got["recon_psnr"] >= 35, name
 
 
-def test_red_lipstick_stays_as_measured_and_keeps_the_rest(measured) -> None:
-    """The lipstick edit is reported as it is (Nano's lipstick is weak, see the model card): a regression
-    check on the colour change inside the lips and on the rest of the face."""
+def test_red_lipstick_reddens_the_lips_and_keeps_the_rest(measured) -> None:
+    """Nano's lipstick is weak (a* +1.5 on average, see the model card) but red: the colour change inside
+    the lips stays as measured, its mean is toward red, and the rest of the face is kept."""
     for name, got in measured.items():
         want = card()[name]
         assert got["lipstick_a_shift"] == pytest.approx(want["lipstick_a_shift"], abs=1.5), name
         assert got["lipstick_outside_psnr"] >= want["lipstick_outside_psnr"] - 1.5, name
+    shifts = [m["lipstick_a_shift"] for m in measured.values()]
+    assert sum(shifts) / len(shifts) > 0.5, f"mean a* change inside the lips {shifts}: not toward red"
 
 
 def test_sunglasses_darken_the_eyes_and_keep_the_rest(measured) -> None:

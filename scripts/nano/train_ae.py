@@ -119,8 +119,9 @@ def held_out_psnr(model: torch.nn.Module, images: torch.Tensor, batch: int = 16)
 
 
 @torch.no_grad()
-def lipstick_kept(model: torch.nn.Module, path: Path, limit: int = 48) -> float:
-    """How much of the synthetic lipstick's colour survives decode(encode(.)) on held-out faces: mean over
+def lipstick_kept(model: torch.nn.Module, path: Path, limit: int = 48, held_out: bool = True) -> float:
+    """How much of the synthetic lipstick's colour survives decode(encode(.)) on held-out (or, to choose
+    between checkpoints, training) faces: mean over
     (plain, lipstick-only) pairs of (recon shift . true shift) / |true shift|^2, the mean Lab on the lips
     (1 = all of it, 0 = none)."""
     from scripts.nano.edit_metrics import mean_lab
@@ -129,7 +130,7 @@ def lipstick_kept(model: torch.nn.Module, path: Path, limit: int = 48) -> float:
         face, edits, k = f["face"], f["edits"], list(f["regions"]).index("lips")
         rows = [
             i
-            for i in np.flatnonzero(f["holdout"][face])
+            for i in np.flatnonzero(f["holdout"][face] == held_out)
             if edits[i].startswith("lipstick=") and ";" not in edits[i]
         ]
         plain = {int(face[i]): i for i in np.flatnonzero(edits == "")}
@@ -252,7 +253,8 @@ def evaluate(args: argparse.Namespace) -> None:
     state = load_checkpoint(args.ckpt, model, None)
     held = load_images(args.data, held_out=True, unedited_only=True)
     print(f"step {state['step']}: held-out PSNR {held_out_psnr(model, held):.2f} dB over {len(held)} faces")
-    print(f"lipstick colour kept on held-out lips: {lipstick_kept(model, args.data):.3f} (1 = all)")
+    kept = lipstick_kept(model, args.data), lipstick_kept(model, args.data, held_out=False)
+    print(f"lipstick colour kept on the lips (1 = all): held-out {kept[0]:.3f}, training faces {kept[1]:.3f}")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
