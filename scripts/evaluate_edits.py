@@ -160,6 +160,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--out", type=Path, default=ROOT / "docs")
     ap.add_argument("--steps", type=int, default=30, help="inversion / sampling steps (the demo's 30)")
     ap.add_argument("--T", type=int, default=3, help="structure steps of the fusion ablation")
+    ap.add_argument("--value-blocks", type=int, default=2, help="last m blocks whose values are fused")
     ap.add_argument("--guidance", type=float, default=2.0, help="edit guidance (inversion uses 1)")
     ap.add_argument("--grow", type=int, default=4, help="px the edit mask extends past the true region")
     ap.add_argument("--margin", type=int, default=8, help="px around the region left out of 'outside'")
@@ -174,7 +175,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     from scripts.nano.edit_runner import NanoEditor
 
-    editor = NanoEditor(args.flux, args.vae, steps=args.steps)
+    editor = NanoEditor(args.flux, args.vae, steps=args.steps, value_blocks=args.value_blocks)
     faces, start, rows, refs = (
         held_out_faces(args.data, args.faces, args.split == "held-out"),
         time.time(),
