@@ -72,5 +72,8 @@ def agree(flag: bool, d: Dist) -> bool:
 
 
 def cleanup(d: Dist) -> None:
+    """Wait for every rank (the main one may still be writing weights), then tear the group down: a rank
+    that destroyed its group while another still used it was seen to abort in gloo's teardown."""
     if d.world > 1:
+        dist.barrier()
         dist.destroy_process_group()
