@@ -176,12 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     from scripts.nano.edit_runner import NanoEditor
 
     editor = NanoEditor(args.flux, args.vae, steps=args.steps, value_blocks=args.value_blocks)
-    faces, start, rows, refs = (
-        held_out_faces(args.data, args.faces, args.split == "held-out"),
-        time.time(),
-        [],
-        {},
-    )
+    faces = held_out_faces(args.data, args.faces, args.split == "held-out")
+    start, rows, refs = time.time(), [], {}
     for face in tqdm(faces, desc="faces"):
         with torch.no_grad():  # as ComfyUI runs nodes
             refs[face["name"]], face_rows = face_cases(editor, face, args)

@@ -32,18 +32,12 @@ FUSIONS = ("none", "s2d-ec")
 
 
 @torch.no_grad()
-def fidelity(flux_path: Path, latents_path: Path, rows: int = 48) -> dict[str, float]:
-    """Per g: mean |v(g) - (v_u + g (v_c - v_u))|^2 / |g (v_c - v_u)|^2 over held-out latents."""
-    from safetensors.torch import load_file
-
+def fidelity(model: torch.nn.Module, latents_path: Path, rows: int = 48) -> dict[str, float]:
+    """Nano's Flux (the diffusion model the Nano Loader builds) -> per g: mean
+    |v(g) - (v_u + g (v_c - v_u))|^2 / |g (v_c - v_u)|^2 over held-out latents."""
     from scripts.nano.captions import caption
-    from scripts.nano.flux_model import build_flux
     from scripts.nano.train_flux import TextCache, load_latents, velocity
-    from sculptor.nano import NANO_FLUX
 
-    model = build_flux(NANO_FLUX)
-    model.load_state_dict({k: v.float() for k, v in load_file(str(flux_path)).items()})
-    model.eval()
     lat, phrases = load_latents(latents_path, held_out=True)
     pick = np.linspace(0, len(lat) - 1, min(rows, len(lat))).astype(int)
     lat, texts = lat[pick], TextCache()
@@ -115,19 +109,17 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(1)
     from scripts.nano.edit_runner import NanoEditor
 
-    result = {"fidelity": fidelity(args.flux, args.data.with_name("nano_latents.npz"))}
-    print("CFG fidelity (relative error, 0 = exact CFG):", result["fidelity"], flush=True)
     editor = NanoEditor(args.flux, args.vae, steps=args.steps)
+    model = editor.model.model.diffusion_model
+    result = {"fidelity": fidelity(model, args.data.with_name("nano_latents.npz"))}
+    print("CFG fidelity (relative error, 0 = exact CFG):", result["fidelity"], flush=True)
     with torch.no_grad():
         result["edits"] = table(edit_rows(editor, held_out_faces(args.data, args.faces), args))
     result["settings"] = {k: str(v) for k, v in vars(args).items()}
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "nano_guidance.json").write_text(json.dumps(result, indent=1) + "\n")
     lines = ["| edit | fusion | guidance | outside PSNR (dB) | effect |", "| --- | --- | --- | --- | --- |"]
-    lines += [
-        f"| {k.replace(' | ', ' | ')} | {v['outside_psnr']:.2f} | {v['effect']:.3f} |"
-        for k, v in result["edits"].items()
-    ]
+    lines += [f"| {k} | {v['outside_psnr']:.2f} | {v['effect']:.3f} |" for k, v in result["edits"].items()]
     fid = ", ".join(f"g = {g}: {e:.3f}" for g, e in result["fidelity"].items())
     md = (
         f"# Nano guidance\n\nCFG fidelity (relative error, 0 = exact CFG): {fid}\n\n"
